@@ -1,0 +1,64 @@
+// The RAII handle shared by every watcher type: move-only, default-constructed inactive;
+// destroying or stop()ping it cancels the watcher at once, also from inside its own callback
+// (its callback never runs afterwards, on every backend).
+#pragma once
+
+#include <anyevent/loop.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+namespace ae::detail {
+
+struct block;  // the core's per-watcher state: one allocation per watcher start
+void block_stop(block*) noexcept;
+bool block_active(const block*) noexcept;
+
+[[noreturn]] void throw_invalid_duration(const char* who);
+
+/// A duration in ns, checked: negative, NaN and infinite durations are refused with
+/// ae::error(errc::invalid_duration); values beyond ~292 years saturate.
+template <class Rep, class Period>
+std::int64_t checked_ns(std::chrono::duration<Rep, Period> d, const char* who) {
+  if constexpr (std::is_floating_point_v<Rep>) {
+    const double ns = std::chrono::duration<double, std::nano>(d).count();
+    if (!(ns >= 0) || !std::isfinite(ns)) throw_invalid_duration(who);
+    return ns >= 9.2e18 ? std::numeric_limits<std::int64_t>::max() : static_cast<std::int64_t>(ns);
+  } else {
+    if (d.count() < 0) throw_invalid_duration(who);
+    using big = std::chrono::duration<long double, std::nano>;
+    if (big(d).count() >= 9.2e18L) return std::numeric_limits<std::int64_t>::max();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  }
+}
+
+class watcher {
+ public:
+  watcher() noexcept = default;
+  watcher(watcher&& o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
+  watcher& operator=(watcher&& o) noexcept {
+    if (this != &o) {
+      stop();
+      b_ = std::exchange(o.b_, nullptr);
+    }
+    return *this;
+  }
+  ~watcher() { stop(); }
+
+  /// Cancel the watcher; its callback will not run again. Idempotent.
+  void stop() noexcept {
+    if (b_) block_stop(std::exchange(b_, nullptr));
+  }
+  /// False once stopped, and for a one-shot timer once it has fired.
+  bool active() const noexcept { return b_ && block_active(b_); }
+
+ protected:
+  explicit watcher(block* b) noexcept : b_(b) {}
+  block* b_ = nullptr;
+};
+
+}  // namespace ae::detail

@@ -1,0 +1,322 @@
+// The loop: dispatch from the backend's hooks into user callbacks, the timer heap, and the
+// public ae::loop methods.
+//
+// Iteration rules that hold on every backend (docs/design.md has the long form):
+// 1. Timers due at the cached now() run in deadline order; a timer started by a callback in
+//    this pass runs in a later pass, even with a zero delay.
+// 2. Interval timers are fixed-rate: next = previous deadline + interval, or now + interval
+//    when the loop was late, so there is never a burst of catch-up calls.
+// 3. postpone() callbacks run in the next iteration; the core arms the backend's timer at a
+//    past deadline so that iteration does not block.
+// 4. A user callback that throws stops the native loop; run()/run_once() rethrow it.
+#include "loop_impl.hpp"
+
+#include <anyevent/error.hpp>
+#include <anyevent/log.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace ae::detail {
+
+thread_local int callback_depth = 0;
+
+bool in_callback() noexcept { return callback_depth > 0; }
+
+loop_impl::loop_impl(const backend::ops* o, void* native, bool library_default) : ops(o) {
+  hooks = {this, &on_io, &on_timer, &on_idle, &on_wakeup};
+  char err[256] = "";
+  be = ops->create({&hooks, native, library_default}, err, sizeof err);
+  if (!be)
+    throw error(make_error_code(errc::backend_failed),
+                std::string("backend '") + ops->name + "' could not create a loop: " + err);
+  register_loop(this);
+}
+
+loop_impl::~loop_impl() {
+  unregister_loop(this);
+  if (sigchld) {
+    ++alive;
+    block_stop(std::exchange(sigchld, nullptr));
+  }
+  signal_release_loop(this);
+  // Watchers still alive belong to handles the user has not destroyed yet; unhook them so
+  // the backend sees nothing of ours, and so those handles' later stop() is harmless.
+  for (std::size_t fd = 0; fd < fds.size(); ++fd) {
+    auto& e = fds[fd];
+    if (e.mask) ops->io(be, e.slot, static_cast<int>(fd), e.mask, 0);
+    e.mask = 0;
+  }
+  if (armed >= 0) ops->timer(be, -1);
+  ops->idle(be, false);
+  ops->destroy(be);
+}
+
+void* loop_impl::slot_for(int fd) {
+  // Slots are allocated 64 fds at a time and never move: backends keep pointers into them.
+  const std::size_t chunk = static_cast<std::size_t>(fd) / 64;
+  if (chunk >= slot_chunks.size()) slot_chunks.resize(chunk + 1);
+  if (!slot_chunks[chunk]) {
+    const std::size_t size = std::max<std::size_t>(ops->io_size, 1);
+    slot_chunks[chunk].reset(new std::byte[size * 64]());
+  }
+  const std::size_t size = std::max<std::size_t>(ops->io_size, 1);
+  return slot_chunks[chunk].get() + size * (static_cast<std::size_t>(fd) % 64);
+}
+
+fd_entry& loop_impl::entry(int fd) {
+  if (static_cast<std::size_t>(fd) >= fds.size()) fds.resize(std::max<std::size_t>(fd + 1, fds.size() * 2));
+  auto& e = fds[fd];
+  if (!e.slot) e.slot = slot_for(fd);
+  return e;
+}
+
+/// Recompute the union mask of fd's watchers and tell the backend when it changed.
+void loop_impl::update_fd(int fd, fd_entry& e) {
+  unsigned want = 0;
+  for (auto* w = e.watchers.head; w; w = w->next) want |= w->mask;
+  if (want == e.mask) return;
+  if (e.always_ready) {
+    if (!want) {
+      e.always_ready = false;
+      e.mask = 0;
+      std::erase(always_ready, fd);
+      rearm();
+    } else {
+      e.mask = want;
+    }
+    return;
+  }
+  const int err = ops->io(be, e.slot, fd, e.mask, want);
+  if (err == EPERM) {
+    // POSIX poll reports such fds (regular files) as always ready; so do we, everywhere.
+    if (e.mask) ops->io(be, e.slot, fd, e.mask, 0);
+    e.always_ready = true;
+    e.mask = want;
+    always_ready.push_back(fd);
+    rearm();
+    return;
+  }
+  if (err) throw std::system_error(err, std::generic_category(), "ae::io: cannot watch fd " + std::to_string(fd));
+  e.mask = want;
+}
+
+// ---- timer heap (4-ary: shallower than binary, and 4 children share a cache line) ----
+
+void loop_impl::heap_sift_up(std::uint32_t i) {
+  heap_entry x = heap[i];
+  while (i > 0) {
+    const std::uint32_t parent = (i - 1) / 4;
+    if (heap[parent].deadline <= x.deadline) break;
+    heap[i] = heap[parent];
+    heap[i].t->heap_index = i;
+    i = parent;
+  }
+  heap[i] = x;
+  x.t->heap_index = i;
+}
+
+void loop_impl::heap_sift_down(std::uint32_t i) {
+  const std::uint32_t n = static_cast<std::uint32_t>(heap.size());
+  heap_entry x = heap[i];
+  for (;;) {
+    const std::uint32_t first = 4 * i + 1;
+    if (first >= n) break;
+    std::uint32_t best = first;
+    const std::uint32_t last = std::min(first + 4, n);
+    for (std::uint32_t c = first + 1; c < last; ++c)
+      if (heap[c].deadline < heap[best].deadline) best = c;
+    if (x.deadline <= heap[best].deadline) break;
+    heap[i] = heap[best];
+    heap[i].t->heap_index = i;
+    i = best;
+  }
+  heap[i] = x;
+  x.t->heap_index = i;
+}
+
+void loop_impl::heap_push(timer_block* t) {
+  heap.push_back({t->deadline, t});
+  heap_sift_up(static_cast<std::uint32_t>(heap.size() - 1));
+}
+
+void loop_impl::heap_remove(timer_block* t) {
+  const std::uint32_t i = t->heap_index;
+  t->heap_index = npos;
+  const heap_entry last = heap.back();
+  heap.pop_back();
+  if (i == heap.size()) return;
+  heap[i] = last;
+  last.t->heap_index = i;
+  if (i > 0 && heap[(i - 1) / 4].deadline > last.deadline)
+    heap_sift_up(i);
+  else
+    heap_sift_down(i);
+}
+
+/// Give the backend the earliest thing the core must wake for: deadline 0 (long past) while
+/// postponed callbacks or always-ready fds wait.
+void loop_impl::rearm() noexcept {
+  if (in_timer_dispatch) return;  // on_timer re-arms once at the end
+  std::int64_t want = heap.empty() ? -1 : heap.front().deadline;
+  if (!postponed.empty() || !always_ready.empty()) want = 0;
+  if (want == armed) return;
+  armed = want;
+  ops->timer(be, want);
+}
+
+// ---- hooks ----
+
+void loop_impl::on_io(void* core, int fd, unsigned revents) {
+  auto* l = static_cast<loop_impl*>(core);
+  if (static_cast<std::size_t>(fd) >= l->fds.size()) return;
+  l->fds[fd].watchers.dispatch([&](io_block* w) {
+    const unsigned bits = w->mask & revents;
+    if (bits) l->invoke(w->cb, static_cast<poll>(bits));
+  });
+}
+
+void loop_impl::on_timer(void* core) {
+  auto* l = static_cast<loop_impl*>(core);
+  l->armed = -1;
+  l->in_timer_dispatch = true;
+  const std::int64_t now = l->now();
+
+  // Collect first, call second: a timer started by a callback belongs to a later pass.
+  auto& due = l->due;
+  due.clear();
+  while (!l->heap.empty() && l->heap.front().deadline <= now) {
+    timer_block* t = l->heap.front().t;
+    if (t->interval > 0) {
+      t->deadline += t->interval;
+      if (t->deadline <= now) t->deadline = now + t->interval;
+      l->heap.front().deadline = t->deadline;
+      l->heap_sift_down(0);
+    } else {
+      l->heap_remove(t);
+    }
+    t->due_index = static_cast<std::uint32_t>(due.size());
+    due.push_back(t);
+  }
+  for (std::size_t i = 0; i < due.size(); ++i) {
+    timer_block* t = due[i];
+    if (!t) continue;  // stopped by an earlier callback of this pass
+    t->due_index = npos;
+    if (t->interval == 0) {
+      t->active = false;
+      --l->alive;
+    }
+    l->invoke(t->cb);
+  }
+  due.clear();
+
+  if (!l->postponed.empty()) {
+    l->postponed_run.swap(l->postponed);
+    l->alive -= static_cast<long>(l->postponed_run.size());
+    for (auto& f : l->postponed_run) l->invoke(f);
+    l->postponed_run.clear();
+  }
+  // Index-based: callbacks may add or remove always-ready fds.
+  for (std::size_t i = 0; i < l->always_ready.size(); ++i) {
+    const int fd = l->always_ready[i];
+    on_io(core, fd, l->fds[fd].mask);
+  }
+  l->in_timer_dispatch = false;
+  l->rearm();
+}
+
+void loop_impl::on_idle(void* core) {
+  auto* l = static_cast<loop_impl*>(core);
+  l->idles.dispatch([&](list_block* b) { l->invoke(static_cast<idle_block*>(b)->cb); });
+}
+
+void loop_impl::on_wakeup(void* core) {
+  auto* l = static_cast<loop_impl*>(core);
+  if (l->post_pending.exchange(false)) {
+    {
+      std::lock_guard lock(l->post_mutex);
+      l->posted_run.swap(l->posted);
+    }
+    for (auto& f : l->posted_run) l->invoke(f);
+    l->posted_run.clear();
+  }
+  if (l->async_pending.exchange(false)) {
+    l->asyncs.dispatch([&](list_block* b) {
+      auto* a = static_cast<async_block*>(b);
+      if (a->pending.exchange(false)) l->invoke(a->cb);
+    });
+  }
+  l->dispatch_signals();
+}
+
+void loop_impl::run_iteration(bool nowait) {
+  if (callback_depth > 0) throw recursive_wait();
+  ops->run_once(be, nowait);
+  if (pending_exception) std::rethrow_exception(std::exchange(pending_exception, nullptr));
+}
+
+// ---- post / postpone ----
+
+void loop_post(loop_impl* l, unique_function<void()>&& f) {
+  {
+    std::lock_guard lock(l->post_mutex);
+    l->posted.push_back(std::move(f));
+  }
+  // `alive` is only touched on the loop thread; a posted callback keeps the loop alive from
+  // the moment the loop sees it (on_wakeup), which is what matters for run().
+  if (!l->post_pending.exchange(true)) l->ops->wakeup(l->be);
+}
+
+void loop_postpone(loop_impl* l, unique_function<void()>&& f) {
+  l->postponed.push_back(std::move(f));
+  ++l->alive;
+  l->rearm();
+}
+
+void throw_invalid_duration(const char* who) {
+  throw error(make_error_code(errc::invalid_duration),
+              std::string(who) + ": duration must be finite and not negative");
+}
+
+}  // namespace ae::detail
+
+namespace ae {
+
+using detail::loop_impl;
+
+std::string_view loop::backend() const { return impl_->ops->name; }
+
+void loop::run() {
+  auto* l = impl_.get();
+  l->stop_requested = false;
+  while (!l->stop_requested && (l->alive > 0 || l->post_pending.load())) l->run_iteration(false);
+  l->stop_requested = false;
+}
+
+bool loop::run_once() {
+  impl_->run_iteration(false);
+  return impl_->alive > 0;
+}
+
+bool loop::run_nowait() {
+  impl_->run_iteration(true);
+  return impl_->alive > 0;
+}
+
+void loop::stop() {
+  impl_->stop_requested = true;
+  impl_->ops->stop(impl_->be);
+}
+
+time_point loop::now() const { return time_point(std::chrono::nanoseconds(impl_->now())); }
+
+void loop::now_update() { impl_->ops->now_update(impl_->be); }
+
+void loop::fork_child() { impl_->ops->fork_child(impl_->be); }
+
+time_point now() { return default_loop().now(); }
+void now_update() { default_loop().now_update(); }
+
+}  // namespace ae

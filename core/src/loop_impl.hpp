@@ -1,0 +1,229 @@
+// The core's per-loop state. Private to core/.
+//
+// Shape, and why:
+// 1. Watcher state lives in one heap block per watcher start (the public handle is one
+//    pointer, so handles move freely while the core holds the block).
+// 2. io watchers hang off a table indexed by fd. The backend sees one registration per fd
+//    with the union of the watchers' masks (libuv allows one poll handle per fd; libev's
+//    backend_modify works the same way), so two watchers on one fd cost one registration.
+// 3. Timers are a 4-ary min-heap of {deadline, block*}: the deadline sits beside the pointer,
+//    so sifting never dereferences a block (cache misses dominate timer cost). The backend
+//    only ever sees the earliest deadline, so fixed-rate intervals, "never early" and the
+//    order of equal deadlines are decided here, once, for every backend.
+// 4. Lists are intrusive and iterated through a cursor that erase() advances, so a callback
+//    may stop or destroy itself or any sibling while its list is being dispatched.
+// 5. Nothing on the dispatch path allocates: scratch vectors keep their capacity.
+#pragma once
+
+#include <anyevent/backend.hpp>
+#include <anyevent/child.hpp>
+#include <anyevent/io.hpp>
+#include <anyevent/loop.hpp>
+#include <anyevent/signal.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace ae::detail {
+
+enum class kind : std::uint8_t { io, timer, signal, child, idle, async };
+
+struct block {
+  loop_impl* loop;
+  kind k;
+  bool active = true;
+};
+
+/// Intrusive doubly-linked list with a dispatch cursor (see note 4).
+template <class T>
+struct ilist {
+  T* head = nullptr;
+  T* cursor = nullptr;
+
+  /// New entries go to the front, so a dispatch in progress never reaches them.
+  void push_front(T* x) noexcept {
+    x->prev = nullptr;
+    x->next = head;
+    if (head) head->prev = x;
+    head = x;
+  }
+  void erase(T* x) noexcept {
+    if (cursor == x) cursor = x->next;
+    if (x->prev) x->prev->next = x->next;
+    else head = x->next;
+    if (x->next) x->next->prev = x->prev;
+    x->prev = x->next = nullptr;
+  }
+  bool empty() const noexcept { return head == nullptr; }
+  /// Calls f(T*) for each entry; f may erase any entry, including the current one.
+  template <class F>
+  void dispatch(F&& f) {
+    T* saved = cursor;  // dispatches nest when a callback runs a nested dispatch of this list
+    for (T* x = head; x;) {
+      cursor = x->next;
+      f(x);
+      x = cursor;
+    }
+    cursor = saved;
+  }
+};
+
+struct io_block : block {
+  io_block* prev = nullptr;
+  io_block* next = nullptr;
+  int fd;
+  unsigned mask;
+  unique_function<void(poll)> cb;
+};
+
+struct timer_block : block {
+  std::int64_t deadline;
+  std::int64_t interval;
+  std::uint32_t heap_index;    // npos when not in the heap
+  std::uint32_t due_index;     // npos when not in the current due list
+  unique_function<void()> cb;
+};
+
+struct list_block : block {
+  list_block* prev = nullptr;
+  list_block* next = nullptr;
+};
+
+struct idle_block : list_block {
+  unique_function<void()> cb;
+};
+
+struct async_block : list_block {
+  std::atomic<bool> pending{false};
+  unique_function<void()> cb;
+};
+
+struct signal_block : list_block {
+  int signum;
+  unique_function<void()> cb;
+};
+
+struct child_block : list_block {
+  pid_t pid;
+  int pidfd = -1;            // pid > 0 on Linux >= 5.3: readable when the child exits
+  block* pidfd_io = nullptr;  // the core's own io watcher on it
+  unique_function<void(pid_t, int)> cb;
+};
+
+struct fd_entry {
+  ilist<io_block> watchers;
+  unsigned mask = 0;          // union registered with the backend
+  bool always_ready = false;  // the backend said EPERM: report ready every iteration
+  void* slot = nullptr;       // backend's per-fd state (io_size bytes)
+};
+
+inline constexpr std::uint32_t npos = 0xffffffffu;
+
+struct heap_entry {
+  std::int64_t deadline;
+  timer_block* t;
+};
+
+struct loop_impl {
+  loop_impl(const backend::ops* ops, void* native, bool library_default);
+  ~loop_impl();
+  loop_impl(const loop_impl&) = delete;
+  loop_impl& operator=(const loop_impl&) = delete;
+
+  const backend::ops* ops;
+  void* be = nullptr;
+  backend::core_hooks hooks{};
+
+  // Liveness: started watchers (io, active timers, signal, child, idle, async) plus queued
+  // work. run() returns when it drops to zero.
+  long alive = 0;
+  bool stop_requested = false;
+  std::exception_ptr pending_exception;
+
+  // io
+  std::vector<fd_entry> fds;
+  std::vector<std::unique_ptr<std::byte[]>> slot_chunks;  // slots for 64 fds each
+  std::vector<int> always_ready;                          // fds with always_ready set
+
+  // timers
+  std::vector<heap_entry> heap;
+  std::vector<timer_block*> due;
+  bool in_timer_dispatch = false;
+  std::int64_t armed = -1;  // deadline given to the backend, -1 none
+
+  // idle, async, postpone, post
+  ilist<list_block> idles;
+  ilist<list_block> asyncs;
+  std::atomic<bool> async_pending{false};
+  std::vector<unique_function<void()>> postponed, postponed_run;
+  std::mutex post_mutex;
+  std::vector<unique_function<void()>> posted, posted_run;
+  std::atomic<bool> post_pending{false};
+
+  // signals and children (signals.cpp, children.cpp)
+  ilist<list_block> signals[65];
+  int signal_slot = -1;  // index in the process-wide table of loops the handler wakes
+  ilist<list_block> children;
+  int sigchld_users = 0;       // pid-0 watchers and watchers without a pidfd
+  block* sigchld = nullptr;    // the core's own SIGCHLD watcher while sigchld_users > 0
+
+  // --- used by the watcher code ---
+  std::int64_t now() const noexcept { return ops->now(be); }
+  void* slot_for(int fd);
+  fd_entry& entry(int fd);
+  void update_fd(int fd, fd_entry& e);
+  void heap_push(timer_block* t);
+  void heap_remove(timer_block* t);
+  void heap_sift_down(std::uint32_t i);
+  void heap_sift_up(std::uint32_t i);
+  void rearm() noexcept;
+  void run_iteration(bool nowait);
+
+  template <class F, class... A>
+  void invoke(F& f, A&&... a) noexcept;
+
+  // backend hooks
+  static void on_io(void* core, int fd, unsigned revents);
+  static void on_timer(void* core);
+  static void on_idle(void* core);
+  static void on_wakeup(void* core);
+
+  void dispatch_signals();
+};
+
+/// Depth of user callbacks on this thread (recv() inside one throws recursive_wait).
+extern thread_local int callback_depth;
+
+/// Runs a user callback: counts the depth and parks an exception for run() to rethrow
+/// (exceptions must not unwind through a C library's frames).
+template <class F, class... A>
+void loop_impl::invoke(F& f, A&&... a) noexcept {
+  ++callback_depth;
+  try {
+    f(std::forward<A>(a)...);
+  } catch (...) {
+    if (!pending_exception) pending_exception = std::current_exception();
+    ops->stop(be);
+  }
+  --callback_depth;
+}
+
+// signals.cpp
+void signal_watch(loop_impl*, int signum);    // first watcher of signum in this loop
+void signal_unwatch(loop_impl*, int signum);  // last watcher of signum in this loop went
+void signal_release_loop(loop_impl*) noexcept;
+
+// registry.cpp
+const backend::ops* builtin_ops();
+
+// every live loop, for fd_closing()
+void register_loop(loop_impl*);
+void unregister_loop(loop_impl*) noexcept;
+
+}  // namespace ae::detail

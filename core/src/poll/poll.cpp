@@ -1,0 +1,131 @@
+// The built-in backend's portable variant: poll(2) (ANYEVENT_POLL_METHOD=poll on Linux).
+//
+// (a) One pollfd per watched fd in a dense array; entry 0 is the wakeup eventfd. A slot holds
+//     the index + 1 of its fd's entry; removal swaps the last entry in.
+// (b) During dispatch the array may change under us. revents is cleared before each call, so
+//     an entry swapped into an unvisited index is not reported twice; one swapped into a
+//     visited index waits for the next iteration (level-triggered, nothing is lost).
+// (c) poll has no registration, so EBADF is checked when an fd is first watched; POLLNVAL
+//     later (closed under a live watcher) is reported as read|write, like an error.
+// (d) Regular files are always ready, as POSIX says; nothing to emulate here.
+// (e) fork: nothing is shared with the parent but the eventfd, which is replaced.
+#include "builtin.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace ae::detail::builtin {
+
+namespace {
+
+struct slot {
+  std::uint32_t index;  // 1 + position in pfds; 0: not in the array
+};
+
+struct poll_loop : base {
+  std::vector<pollfd> pfds;
+  std::vector<slot*> owners;  // parallel to pfds
+};
+
+short to_poll(unsigned mask) {
+  return static_cast<short>((mask & backend::ev_read ? POLLIN : 0) | (mask & backend::ev_write ? POLLOUT : 0));
+}
+
+void* create(const backend::create_args& a, char* err, std::size_t errlen) {
+  auto* l = new poll_loop;
+  l->hooks = *a.hooks;
+  l->now_ns = monotonic_ns();
+  if (int e = open_wakeup(*l)) {
+    std::snprintf(err, errlen, "eventfd: %s", std::strerror(e));
+    delete l;
+    return nullptr;
+  }
+  l->pfds.push_back({l->wake_fd, POLLIN, 0});
+  l->owners.push_back(nullptr);
+  return l;
+}
+
+void destroy(void* be) {
+  auto* l = static_cast<poll_loop*>(be);
+  close_wakeup(*l);
+  delete l;
+}
+
+int io(void* be, void* sp, int fd, unsigned, unsigned mask) {
+  auto* l = static_cast<poll_loop*>(be);
+  auto* s = static_cast<slot*>(sp);
+  if (mask == 0) {
+    if (!s->index) return 0;
+    const std::size_t i = s->index - 1;
+    const std::size_t last = l->pfds.size() - 1;
+    if (i != last) {
+      l->pfds[i] = l->pfds[last];
+      l->owners[i] = l->owners[last];
+      l->owners[i]->index = static_cast<std::uint32_t>(i + 1);
+    }
+    l->pfds.pop_back();
+    l->owners.pop_back();
+    s->index = 0;
+    return 0;
+  }
+  if (!s->index) {
+    if (::fcntl(fd, F_GETFD) < 0) return errno;
+    l->pfds.push_back({fd, to_poll(mask), 0});
+    l->owners.push_back(s);
+    s->index = static_cast<std::uint32_t>(l->pfds.size());
+    return 0;
+  }
+  l->pfds[s->index - 1].events = to_poll(mask);
+  return 0;
+}
+
+void run_once(void* be, bool nowait) {
+  auto* l = static_cast<poll_loop*>(be);
+  const int n = ::poll(l->pfds.data(), l->pfds.size(), wait_timeout_ms(*l, nowait));
+  l->now_ns = monotonic_ns();
+  bool dispatched = false;
+  if (n > 0) {
+    for (std::size_t i = 0; i < l->pfds.size(); ++i) {
+      const short re = l->pfds[i].revents;
+      if (!re) continue;
+      l->pfds[i].revents = 0;
+      if (i == 0) {
+        drain_wakeup(*l);
+        dispatched = true;
+        continue;
+      }
+      unsigned bits = 0;
+      if (re & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) bits |= backend::ev_read;
+      if (re & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) bits |= backend::ev_write;
+      dispatched = true;
+      l->hooks.io(l->hooks.core, l->pfds[i].fd, bits);
+    }
+  }
+  finish_iteration(*l, dispatched);
+}
+
+void fork_child(void* be) {
+  auto* l = static_cast<poll_loop*>(be);
+  close_wakeup(*l);
+  open_wakeup(*l);
+  l->pfds[0].fd = l->wake_fd;
+}
+
+const char* version() { return "built-in (poll(2))"; }
+
+}  // namespace
+
+const backend::ops* posix_poll_ops() {
+  static const backend::ops ops{
+      backend::abi_version, sizeof(slot), "poll", version, create, destroy, io, nullptr,
+      timer, idle, wakeup, run_once, stop, now, now_update, fork_child,
+  };
+  return &ops;
+}
+
+}  // namespace ae::detail::builtin
