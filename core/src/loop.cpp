@@ -44,33 +44,31 @@ loop_impl::~loop_impl() {
   signal_release_loop(this);
   // Watchers still alive belong to handles the user has not destroyed yet; unhook them so
   // the backend sees nothing of ours, and so those handles' later stop() is harmless.
-  for (std::size_t fd = 0; fd < fds.size(); ++fd) {
-    auto& e = fds[fd];
-    if (e.mask) ops->io(be, e.slot, static_cast<int>(fd), e.mask, 0);
-    e.mask = 0;
+  for (std::size_t c = 0; c < fd_chunks.size(); ++c) {
+    if (!fd_chunks[c]) continue;
+    for (int i = 0; i < (1 << chunk_bits); ++i) {
+      auto& e = fd_chunks[c]->entries[i];
+      if (e.mask && !e.always_ready) ops->io(be, e.slot, static_cast<int>((c << chunk_bits) + i), e.mask, 0);
+      e.mask = 0;
+    }
   }
   if (armed >= 0) ops->timer(be, -1);
   ops->idle(be, false);
   ops->destroy(be);
 }
 
-void* loop_impl::slot_for(int fd) {
-  // Slots are allocated 64 fds at a time and never move: backends keep pointers into them.
-  const std::size_t chunk = static_cast<std::size_t>(fd) / 64;
-  if (chunk >= slot_chunks.size()) slot_chunks.resize(chunk + 1);
-  if (!slot_chunks[chunk]) {
-    const std::size_t size = std::max<std::size_t>(ops->io_size, 1);
-    slot_chunks[chunk].reset(new std::byte[size * 64]());
-  }
-  const std::size_t size = std::max<std::size_t>(ops->io_size, 1);
-  return slot_chunks[chunk].get() + size * (static_cast<std::size_t>(fd) % 64);
-}
-
 fd_entry& loop_impl::entry(int fd) {
-  if (static_cast<std::size_t>(fd) >= fds.size()) fds.resize(std::max<std::size_t>(fd + 1, fds.size() * 2));
-  auto& e = fds[fd];
-  if (!e.slot) e.slot = slot_for(fd);
-  return e;
+  const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
+  if (c >= fd_chunks.size()) fd_chunks.resize(c + 1);
+  if (!fd_chunks[c]) {
+    // Two allocations per 64 fds (entries, backend slots); none per watcher start after that.
+    auto chunk = std::make_unique<fd_chunk>();
+    const std::size_t size = std::max<std::size_t>(ops->io_size, 1);
+    chunk->slots.reset(new std::byte[size * (1 << chunk_bits)]());
+    for (std::size_t i = 0; i < (1u << chunk_bits); ++i) chunk->entries[i].slot = chunk->slots.get() + size * i;
+    fd_chunks[c] = std::move(chunk);
+  }
+  return fd_chunks[c]->entries[fd & ((1 << chunk_bits) - 1)];
 }
 
 /// Recompute the union mask of fd's watchers and tell the backend when it changed.
@@ -171,8 +169,9 @@ void loop_impl::rearm() noexcept {
 
 void loop_impl::on_io(void* core, int fd, unsigned revents) {
   auto* l = static_cast<loop_impl*>(core);
-  if (static_cast<std::size_t>(fd) >= l->fds.size()) return;
-  l->fds[fd].watchers.dispatch([&](io_block* w) {
+  fd_entry* e = l->find(fd);
+  if (!e) return;
+  e->watchers.dispatch([&](io_block* w) {
     const unsigned bits = w->mask & revents;
     if (bits) l->invoke(w->cb, static_cast<poll>(bits));
   });
@@ -221,7 +220,7 @@ void loop_impl::on_timer(void* core) {
   // Index-based: callbacks may add or remove always-ready fds.
   for (std::size_t i = 0; i < l->always_ready.size(); ++i) {
     const int fd = l->always_ready[i];
-    on_io(core, fd, l->fds[fd].mask);
+    on_io(core, fd, l->find(fd)->mask);
   }
   l->in_timer_dispatch = false;
   l->rearm();

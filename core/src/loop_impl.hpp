@@ -146,9 +146,19 @@ struct loop_impl {
   bool stop_requested = false;
   std::exception_ptr pending_exception;
 
-  // io
-  std::vector<fd_entry> fds;
-  std::vector<std::unique_ptr<std::byte[]>> slot_chunks;  // slots for 64 fds each
+  // io: entries and backend slots in chunks of 64 fds that never move — a dispatch in
+  // progress holds a reference to an entry while callbacks may watch new, higher fds.
+  static constexpr int chunk_bits = 6;
+  struct fd_chunk {
+    fd_entry entries[1 << chunk_bits];
+    std::unique_ptr<std::byte[]> slots;
+  };
+  std::vector<std::unique_ptr<fd_chunk>> fd_chunks;
+  /// The entry of fd, or nullptr if that fd was never watched.
+  fd_entry* find(int fd) noexcept {
+    const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
+    return c < fd_chunks.size() && fd_chunks[c] ? &fd_chunks[c]->entries[fd & ((1 << chunk_bits) - 1)] : nullptr;
+  }
   std::vector<int> always_ready;                          // fds with always_ready set
 
   // timers
@@ -175,7 +185,6 @@ struct loop_impl {
 
   // --- used by the watcher code ---
   std::int64_t now() const noexcept { return ops->now(be); }
-  void* slot_for(int fd);
   fd_entry& entry(int fd);
   void update_fd(int fd, fd_entry& e);
   void heap_push(timer_block* t);

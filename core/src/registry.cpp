@@ -174,9 +174,8 @@ void unregister_loop(loop_impl* l) noexcept {
 void fd_closing(int fd) noexcept {
   std::lock_guard lock(loops_mutex);
   for (loop_impl* l : live_loops) {
-    if (static_cast<std::size_t>(fd) >= l->fds.size()) continue;
-    auto& e = l->fds[fd];
-    if (e.slot && e.mask == 0 && l->ops->io_forget) l->ops->io_forget(l->be, e.slot, fd);
+    const fd_entry* e = l->find(fd);
+    if (e && e->mask == 0 && l->ops->io_forget) l->ops->io_forget(l->be, e->slot, fd);
   }
 }
 

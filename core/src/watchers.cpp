@@ -94,7 +94,7 @@ void block_stop(block* b) noexcept {
   switch (b->k) {
     case kind::io: {
       auto* w = static_cast<io_block*>(b);
-      auto& e = l->fds[w->fd];
+      auto& e = *l->find(w->fd);
       e.watchers.erase(w);
       --l->alive;
       try {
