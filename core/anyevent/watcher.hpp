@@ -25,9 +25,9 @@ bool block_active(const block*) noexcept;
 template <class Rep, class Period>
 std::int64_t checked_ns(std::chrono::duration<Rep, Period> d, const char* who) {
   if constexpr (std::is_floating_point_v<Rep>) {
-    const double ns = std::chrono::duration<double, std::nano>(d).count();
-    if (!(ns >= 0) || !std::isfinite(ns)) throw_invalid_duration(who);
-    return ns >= 9.2e18 ? std::numeric_limits<std::int64_t>::max() : static_cast<std::int64_t>(ns);
+    if (!(d.count() >= 0) || !std::isfinite(static_cast<double>(d.count()))) throw_invalid_duration(who);
+    const double ns = std::chrono::duration<double, std::nano>(d).count();  // may overflow to inf: saturate
+    return ns < 9.2e18 ? static_cast<std::int64_t>(ns) : std::numeric_limits<std::int64_t>::max();
   } else {
     if (d.count() < 0) throw_invalid_duration(who);
     using big = std::chrono::duration<long double, std::nano>;

@@ -52,7 +52,7 @@ void deliver(loop_impl* l, pid_t pid, int status) {
     auto* c = static_cast<child_block*>(b);
     if (!c->active || (c->pid != pid && c->pid != 0)) return;
     if (c->pid != 0) retire(l, c);
-    l->invoke(c->cb, pid, status);
+    l->call(c, pid, status);
   });
 }
 
@@ -120,8 +120,9 @@ block* child_start(loop_impl* l, pid_t pid, unique_function<void(pid_t, int)>&& 
   }
   l->children.push_front(c);
   ++l->alive;
-  if (c->pidfd < 0 && pid > 0) {
-    // The child may have exited before SIGCHLD was watched: look once, next iteration.
+  if (c->pidfd < 0) {
+    // The child may have exited before SIGCHLD was watched: look once, next iteration
+    // (AnyEvent makes the same waitpid round when a child watcher starts).
     loop_postpone(l, [l] { on_sigchld(l); });
   }
   return c;
@@ -140,7 +141,6 @@ void child_stop(child_block* c) noexcept {
   }
   l->children.erase(c);
   release_sigchld(l);
-  delete c;
 }
 
 }  // namespace ae::detail

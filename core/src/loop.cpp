@@ -173,7 +173,7 @@ void loop_impl::on_io(void* core, int fd, unsigned revents) {
   if (!e) return;
   e->watchers.dispatch([&](io_block* w) {
     const unsigned bits = w->mask & revents;
-    if (bits) l->invoke(w->cb, static_cast<poll>(bits));
+    if (bits) l->call(w, static_cast<poll>(bits));
   });
 }
 
@@ -183,7 +183,9 @@ void loop_impl::on_timer(void* core) {
   l->in_timer_dispatch = true;
   const std::int64_t now = l->now();
 
-  // Collect first, call second: a timer started by a callback belongs to a later pass.
+  // Collect first, call second: a timer started (or a callback postponed) by a callback
+  // belongs to a later pass.
+  l->postponed_run.swap(l->postponed);
   auto& due = l->due;
   due.clear();
   while (!l->heap.empty() && l->heap.front().deadline <= now) {
@@ -207,12 +209,11 @@ void loop_impl::on_timer(void* core) {
       t->active = false;
       --l->alive;
     }
-    l->invoke(t->cb);
+    l->call(t);
   }
   due.clear();
 
-  if (!l->postponed.empty()) {
-    l->postponed_run.swap(l->postponed);
+  if (!l->postponed_run.empty()) {
     l->alive -= static_cast<long>(l->postponed_run.size());
     for (auto& f : l->postponed_run) l->invoke(f);
     l->postponed_run.clear();
@@ -228,7 +229,7 @@ void loop_impl::on_timer(void* core) {
 
 void loop_impl::on_idle(void* core) {
   auto* l = static_cast<loop_impl*>(core);
-  l->idles.dispatch([&](list_block* b) { l->invoke(static_cast<idle_block*>(b)->cb); });
+  l->idles.dispatch([&](list_block* b) { l->call(static_cast<idle_block*>(b)); });
 }
 
 void loop_impl::on_wakeup(void* core) {
@@ -244,7 +245,7 @@ void loop_impl::on_wakeup(void* core) {
   if (l->async_pending.exchange(false)) {
     l->asyncs.dispatch([&](list_block* b) {
       auto* a = static_cast<async_block*>(b);
-      if (a->pending.exchange(false)) l->invoke(a->cb);
+      if (a->pending.exchange(false)) l->call(a);
     });
   }
   l->dispatch_signals();

@@ -38,7 +38,12 @@ struct block {
   loop_impl* loop;
   kind k;
   bool active = true;
+  bool running = false;  // its callback is on the stack
+  bool zombie = false;   // stopped while running: freed when the callback returns
 };
+
+/// Frees a block of any kind (after it was unlinked).
+void delete_block(block*) noexcept;
 
 /// Intrusive doubly-linked list with a dispatch cursor (see note 4).
 template <class T>
@@ -196,6 +201,15 @@ struct loop_impl {
 
   template <class F, class... A>
   void invoke(F& f, A&&... a) noexcept;
+  /// Calls a watcher's callback. A callback that destroys its own watcher may go on using
+  /// what it captured: the block is freed only once the callback has returned.
+  template <class B, class... A>
+  void call(B* b, A&&... a) noexcept {
+    b->running = true;
+    invoke(b->cb, std::forward<A>(a)...);
+    if (b->zombie) delete_block(b);
+    else b->running = false;
+  }
 
   // backend hooks
   static void on_io(void* core, int fd, unsigned revents);

@@ -104,7 +104,7 @@ void loop_impl::dispatch_signals() {
   while (bits) {
     const int signum = __builtin_ctzll(bits) + 1;
     bits &= bits - 1;
-    signals[signum].dispatch([&](list_block* b) { invoke(static_cast<signal_block*>(b)->cb); });
+    signals[signum].dispatch([&](list_block* b) { call(static_cast<signal_block*>(b)); });
   }
 }
 
@@ -136,7 +136,6 @@ void signal_stop(signal_block* b) noexcept {
   l->signals[b->signum].erase(b);
   if (l->signals[b->signum].empty()) signal_unwatch(l, b->signum);
   --l->alive;
-  delete b;
 }
 
 }  // namespace ae::detail

@@ -103,8 +103,7 @@ void block_stop(block* b) noexcept {
         // Shrinking a registration can only fail if the fd was closed under us.
         log::write(log::level::debug, ex.what());
       }
-      delete w;
-      return;
+      break;
     }
     case kind::timer: {
       auto* t = static_cast<timer_block*>(b);
@@ -115,30 +114,41 @@ void block_stop(block* b) noexcept {
       }
       if (t->due_index != npos) l->due[t->due_index] = nullptr;
       if (t->active) --l->alive;
-      delete t;
-      return;
+      break;
     }
     case kind::idle: {
       auto* i = static_cast<idle_block*>(b);
       l->idles.erase(i);
       if (l->idles.empty()) l->ops->idle(l->be, false);
       --l->alive;
-      delete i;
-      return;
+      break;
     }
     case kind::async: {
       auto* a = static_cast<async_block*>(b);
       l->asyncs.erase(a);
       --l->alive;
-      delete a;
-      return;
+      break;
     }
     case kind::signal:
       signal_stop(static_cast<signal_block*>(b));
-      return;
+      break;
     case kind::child:
       child_stop(static_cast<child_block*>(b));
-      return;
+      break;
+  }
+  b->active = false;
+  if (b->running) b->zombie = true;
+  else delete_block(b);
+}
+
+void delete_block(block* b) noexcept {
+  switch (b->k) {
+    case kind::io: delete static_cast<io_block*>(b); return;
+    case kind::timer: delete static_cast<timer_block*>(b); return;
+    case kind::idle: delete static_cast<idle_block*>(b); return;
+    case kind::async: delete static_cast<async_block*>(b); return;
+    case kind::signal: delete static_cast<signal_block*>(b); return;
+    case kind::child: delete static_cast<child_block*>(b); return;
   }
 }
 

@@ -58,8 +58,8 @@ void drain_wakeup(base& b) noexcept {
   b.hooks.wakeup(b.hooks.core);
 }
 
-void finish_iteration(base& b, bool dispatched) noexcept {
-  if (b.deadline >= 0 && b.deadline <= b.now_ns) {
+void finish_iteration(base& b, bool dispatched, bool due) noexcept {
+  if (due) {
     b.deadline = -1;
     b.hooks.timer(b.hooks.core);
     dispatched = true;

@@ -26,8 +26,11 @@ void close_wakeup(base& b) noexcept;
 int wait_timeout_ms(const base& b, bool nowait) noexcept;
 /// Read the eventfd and run the core's wakeup hook.
 void drain_wakeup(base& b) noexcept;
-/// After the wait: run the timer hook if due, then idle if nothing else ran.
-void finish_iteration(base& b, bool dispatched) noexcept;
+/// Whether the core's deadline has passed at the time cached after the wait. Decided before
+/// io callbacks run, so a zero-delay timer armed by one of them waits for the next iteration.
+inline bool deadline_due(const base& b) noexcept { return b.deadline >= 0 && b.deadline <= b.now_ns; }
+/// After io dispatch: run the timer hook if it was due, then idle if nothing else ran.
+void finish_iteration(base& b, bool dispatched, bool due) noexcept;
 
 // The slots every variant shares.
 void wakeup(void* be) noexcept;

@@ -135,6 +135,7 @@ void run_once(void* be, bool nowait) {
   flush_changes(l);
   const int n = ::epoll_wait(l->epfd, l->events.data(), static_cast<int>(l->events.size()), wait_timeout_ms(*l, nowait));
   l->now_ns = monotonic_ns();
+  const bool due = deadline_due(*l);
   for (int i = 0; i < n; ++i) {
     const epoll_event& ev = l->events[i];
     const int fd = ev.data.fd;
@@ -149,7 +150,7 @@ void run_once(void* be, bool nowait) {
   }
   // A full array means more may be waiting: grow it (rare; never per event).
   if (n == static_cast<int>(l->events.size())) l->events.resize(l->events.size() * 2);
-  finish_iteration(*l, n > 0);
+  finish_iteration(*l, n > 0, due);
 }
 
 void fork_child(void* be) {

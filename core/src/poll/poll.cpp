@@ -88,6 +88,7 @@ void run_once(void* be, bool nowait) {
   auto* l = static_cast<poll_loop*>(be);
   const int n = ::poll(l->pfds.data(), l->pfds.size(), wait_timeout_ms(*l, nowait));
   l->now_ns = monotonic_ns();
+  const bool due = deadline_due(*l);
   bool dispatched = false;
   if (n > 0) {
     for (std::size_t i = 0; i < l->pfds.size(); ++i) {
@@ -106,7 +107,7 @@ void run_once(void* be, bool nowait) {
       l->hooks.io(l->hooks.core, l->pfds[i].fd, bits);
     }
   }
-  finish_iteration(*l, dispatched);
+  finish_iteration(*l, dispatched, due);
 }
 
 void fork_child(void* be) {
