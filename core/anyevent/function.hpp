@@ -1,8 +1,9 @@
 // ae::unique_function — a move-only type-erased callable with inline storage.
 //
 // Why not std::function: it refuses move-only lambdas and allocates for captures larger than
-// two pointers. Watchers store their callback here, so a lambda capturing up to four
-// pointers costs no allocation beyond the watcher block itself.
+// two pointers. Watchers store their callback here, so a lambda capturing up to three
+// pointers (or references) costs no allocation beyond the watcher block itself; three keeps
+// an io watcher within its memory budget (DESIGN §7).
 #pragma once
 
 #include <cstddef>
@@ -13,7 +14,7 @@
 
 namespace ae {
 
-template <class Sig, std::size_t InlineBytes = 4 * sizeof(void*)>
+template <class Sig, std::size_t InlineBytes = 3 * sizeof(void*)>
 class unique_function;
 
 template <class R, class... Args, std::size_t InlineBytes>

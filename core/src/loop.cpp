@@ -48,7 +48,8 @@ loop_impl::~loop_impl() {
     if (!fd_chunks[c]) continue;
     for (int i = 0; i < (1 << chunk_bits); ++i) {
       auto& e = fd_chunks[c]->entries[i];
-      if (e.mask && !e.always_ready) ops->io(be, e.slot, static_cast<int>((c << chunk_bits) + i), e.mask, 0);
+      const int fd = static_cast<int>((c << chunk_bits) + i);
+      if (e.mask && !e.always_ready) ops->io(be, slot(fd), fd, e.mask, 0);
       e.mask = 0;
     }
   }
@@ -65,7 +66,6 @@ fd_entry& loop_impl::entry(int fd) {
     auto chunk = std::make_unique<fd_chunk>();
     const std::size_t size = std::max<std::size_t>(ops->io_size, 1);
     chunk->slots.reset(new std::byte[size * (1 << chunk_bits)]());
-    for (std::size_t i = 0; i < (1u << chunk_bits); ++i) chunk->entries[i].slot = chunk->slots.get() + size * i;
     fd_chunks[c] = std::move(chunk);
   }
   return fd_chunks[c]->entries[fd & ((1 << chunk_bits) - 1)];
@@ -87,10 +87,10 @@ void loop_impl::update_fd(int fd, fd_entry& e) {
     }
     return;
   }
-  const int err = ops->io(be, e.slot, fd, e.mask, want);
+  const int err = ops->io(be, slot(fd), fd, e.mask, want);
   if (err == EPERM) {
     // POSIX poll reports such fds (regular files) as always ready; so do we, everywhere.
-    if (e.mask) ops->io(be, e.slot, fd, e.mask, 0);
+    if (e.mask) ops->io(be, slot(fd), fd, e.mask, 0);
     e.always_ready = true;
     e.mask = want;
     always_ready.push_back(fd);
@@ -135,8 +135,8 @@ void loop_impl::heap_sift_down(std::uint32_t i) {
   x.t->heap_index = i;
 }
 
-void loop_impl::heap_push(timer_block* t) {
-  heap.push_back({t->deadline, t});
+void loop_impl::heap_push(timer_block* t, std::int64_t deadline) {
+  heap.push_back({deadline, t});
   heap_sift_up(static_cast<std::uint32_t>(heap.size() - 1));
 }
 
@@ -191,9 +191,9 @@ void loop_impl::on_timer(void* core) {
   while (!l->heap.empty() && l->heap.front().deadline <= now) {
     timer_block* t = l->heap.front().t;
     if (t->interval > 0) {
-      t->deadline += t->interval;
-      if (t->deadline <= now) t->deadline = now + t->interval;
-      l->heap.front().deadline = t->deadline;
+      std::int64_t next = l->heap.front().deadline + t->interval;
+      if (next <= now) next = now + t->interval;
+      l->heap.front().deadline = next;
       l->heap_sift_down(0);
     } else {
       l->heap_remove(t);

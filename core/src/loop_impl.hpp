@@ -21,6 +21,8 @@
 #include <anyevent/loop.hpp>
 #include <anyevent/signal.hpp>
 
+#include <algorithm>
+
 #include <atomic>
 #include <csignal>
 #include <cstdint>
@@ -34,13 +36,17 @@ namespace ae::detail {
 
 enum class kind : std::uint8_t { io, timer, signal, child, idle, async };
 
+// The header is 12 bytes of data in a 16-byte slot; the first 4-byte member of a derived
+// block (an io watcher's fd, a timer's heap index) sits in the tail padding (Itanium ABI
+// reuses it because block is not POD), which keeps an io block at 64 bytes.
 struct block {
   loop_impl* loop;
   kind k;
   bool active = true;
-  bool running = false;  // its callback is on the stack
-  bool zombie = false;   // stopped while running: freed when the callback returns
+  std::uint8_t state = 0;  // idle, or running (its callback is on the stack), or zombie
+  std::uint8_t mask = 0;   // io: the events watched
 };
+inline constexpr std::uint8_t running = 1, zombie = 2;  // block::state
 
 /// Frees a block of any kind (after it was unlinked).
 void delete_block(block*) noexcept;
@@ -80,18 +86,17 @@ struct ilist {
 };
 
 struct io_block : block {
+  int fd;
   io_block* prev = nullptr;
   io_block* next = nullptr;
-  int fd;
-  unsigned mask;
   unique_function<void(poll)> cb;
 };
+static_assert(sizeof(io_block) == 64, "an io block must stay within one 64-byte allocation");
 
 struct timer_block : block {
-  std::int64_t deadline;
+  std::uint32_t heap_index;  // npos when not in the heap; the deadline lives in the heap entry
   std::int64_t interval;
-  std::uint32_t heap_index;    // npos when not in the heap
-  std::uint32_t due_index;     // npos when not in the current due list
+  std::uint32_t due_index;   // npos when not in the current due list
   unique_function<void()> cb;
 };
 
@@ -125,7 +130,6 @@ struct fd_entry {
   ilist<io_block> watchers;
   unsigned mask = 0;          // union registered with the backend
   bool always_ready = false;  // the backend said EPERM: report ready every iteration
-  void* slot = nullptr;       // backend's per-fd state (io_size bytes)
 };
 
 inline constexpr std::uint32_t npos = 0xffffffffu;
@@ -159,6 +163,11 @@ struct loop_impl {
     std::unique_ptr<std::byte[]> slots;
   };
   std::vector<std::unique_ptr<fd_chunk>> fd_chunks;
+  /// The backend's per-fd state (io_size bytes) of an fd whose entry exists.
+  void* slot(int fd) noexcept {
+    return fd_chunks[static_cast<std::size_t>(fd) >> chunk_bits]->slots.get() +
+           std::max<std::size_t>(ops->io_size, 1) * static_cast<std::size_t>(fd & ((1 << chunk_bits) - 1));
+  }
   /// The entry of fd, or nullptr if that fd was never watched.
   fd_entry* find(int fd) noexcept {
     const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
@@ -192,7 +201,7 @@ struct loop_impl {
   std::int64_t now() const noexcept { return ops->now(be); }
   fd_entry& entry(int fd);
   void update_fd(int fd, fd_entry& e);
-  void heap_push(timer_block* t);
+  void heap_push(timer_block* t, std::int64_t deadline);
   void heap_remove(timer_block* t);
   void heap_sift_down(std::uint32_t i);
   void heap_sift_up(std::uint32_t i);
@@ -205,10 +214,10 @@ struct loop_impl {
   /// what it captured: the block is freed only once the callback has returned.
   template <class B, class... A>
   void call(B* b, A&&... a) noexcept {
-    b->running = true;
+    b->state = running;
     invoke(b->cb, std::forward<A>(a)...);
-    if (b->zombie) delete_block(b);
-    else b->running = false;
+    if (b->state == zombie) delete_block(b);
+    else b->state = 0;
   }
 
   // backend hooks

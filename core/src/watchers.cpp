@@ -25,7 +25,7 @@ block* io_start(loop_impl* l, int fd, poll events, unique_function<void(poll)>&&
   b->loop = l;
   b->k = kind::io;
   b->fd = fd;
-  b->mask = mask;
+  b->mask = static_cast<std::uint8_t>(mask);
   b->cb = std::move(cb);
   auto& e = l->entry(fd);
   e.watchers.push_front(b);
@@ -47,12 +47,11 @@ block* timer_start(loop_impl* l, std::int64_t after, std::int64_t interval, uniq
   t->loop = l;
   t->k = kind::timer;
   const std::int64_t now = l->now();
-  t->deadline = after > std::numeric_limits<std::int64_t>::max() - now ? std::numeric_limits<std::int64_t>::max()
-                                                                       : now + after;
   t->interval = interval;
   t->due_index = npos;
   t->cb = std::move(cb);
-  l->heap_push(t);
+  l->heap_push(t, after > std::numeric_limits<std::int64_t>::max() - now ? std::numeric_limits<std::int64_t>::max()
+                                                                          : now + after);
   ++l->alive;
   if (t->heap_index == 0) l->rearm();
   return t;
@@ -137,7 +136,7 @@ void block_stop(block* b) noexcept {
       break;
   }
   b->active = false;
-  if (b->running) b->zombie = true;
+  if (b->state == running) b->state = zombie;
   else delete_block(b);
 }
 

@@ -33,12 +33,14 @@ namespace ae::detail::builtin {
 
 namespace {
 
+// 8 bytes per fd: the per-watcher memory budget (DESIGN §7) counts it.
 struct slot {
-  std::uint32_t kernel;  // mask registered in the epoll set of generation `gen`
-  std::uint32_t want;    // mask the core asked for
+  std::uint8_t kernel;  // mask registered in the epoll set of generation `gen`
+  std::uint8_t want;    // mask the core asked for
+  std::uint8_t queued;  // in `changes`
   std::uint32_t gen;
-  std::uint32_t queued;  // in `changes`
 };
+static_assert(sizeof(slot) == 8);
 
 struct epoll_loop : base {
   int epfd = -1;
@@ -96,10 +98,10 @@ void destroy(void* be) {
 int io(void* be, void* sp, int fd, unsigned, unsigned mask) {
   auto* l = static_cast<epoll_loop*>(be);
   auto* s = static_cast<slot*>(sp);
-  if (s->gen != l->gen) *s = {0, 0, l->gen, 0};
+  if (s->gen != l->gen) *s = {0, 0, 0, l->gen};
   if (static_cast<std::size_t>(fd) >= l->by_fd.size()) l->by_fd.resize(fd + 1 + fd / 2);
   l->by_fd[fd] = s;
-  s->want = mask;
+  s->want = static_cast<std::uint8_t>(mask);
   if (mask == s->kernel) return 0;
   if (mask == 0) {
     if (!s->queued) {
@@ -166,8 +168,8 @@ void fork_child(void* be) {
   for (std::size_t fd = 0; fd < l->by_fd.size(); ++fd) {
     slot* s = l->by_fd[fd];
     if (!s || s->gen != l->gen - 1 || !s->want) continue;
-    const unsigned want = s->want;
-    *s = {0, want, l->gen, 0};
+    const std::uint8_t want = s->want;
+    *s = {0, want, 0, l->gen};
     apply(l, s, static_cast<int>(fd));
   }
 }

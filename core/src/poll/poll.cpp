@@ -1,7 +1,9 @@
 // The built-in backend's portable variant: poll(2) (ANYEVENT_POLL_METHOD=poll on Linux).
 //
 // (a) One pollfd per watched fd in a dense array; entry 0 is the wakeup eventfd. A slot holds
-//     the index + 1 of its fd's entry; removal swaps the last entry in.
+//     the index + 1 of its fd's entry. Removal is lazy, as in the epoll variant: the entry is
+//     parked (fd negated, so poll skips it) and compacted away before the next poll, so a
+//     watcher destroyed and re-created for the same fd in one iteration costs no syscall.
 // (b) During dispatch the array may change under us. revents is cleared before each call, so
 //     an entry swapped into an unvisited index is not reported twice; one swapped into a
 //     visited index waits for the next iteration (level-triggered, nothing is lost).
@@ -30,7 +32,28 @@ struct slot {
 struct poll_loop : base {
   std::vector<pollfd> pfds;
   std::vector<slot*> owners;  // parallel to pfds
+  bool parked = false;        // some entries wait for compaction
 };
+
+/// Drop parked entries (fd < 0), swapping the last entry in.
+void compact(poll_loop* l) {
+  for (std::size_t i = 1; i < l->pfds.size();) {
+    if (l->pfds[i].fd >= 0) {
+      ++i;
+      continue;
+    }
+    l->owners[i]->index = 0;
+    const std::size_t last = l->pfds.size() - 1;
+    if (i != last) {
+      l->pfds[i] = l->pfds[last];
+      l->owners[i] = l->owners[last];
+      l->owners[i]->index = static_cast<std::uint32_t>(i + 1);
+    }
+    l->pfds.pop_back();
+    l->owners.pop_back();
+  }
+  l->parked = false;
+}
 
 short to_poll(unsigned mask) {
   return static_cast<short>((mask & backend::ev_read ? POLLIN : 0) | (mask & backend::ev_write ? POLLOUT : 0));
@@ -61,16 +84,14 @@ int io(void* be, void* sp, int fd, unsigned, unsigned mask) {
   auto* s = static_cast<slot*>(sp);
   if (mask == 0) {
     if (!s->index) return 0;
-    const std::size_t i = s->index - 1;
-    const std::size_t last = l->pfds.size() - 1;
-    if (i != last) {
-      l->pfds[i] = l->pfds[last];
-      l->owners[i] = l->owners[last];
-      l->owners[i]->index = static_cast<std::uint32_t>(i + 1);
-    }
-    l->pfds.pop_back();
-    l->owners.pop_back();
-    s->index = 0;
+    pollfd& p = l->pfds[s->index - 1];
+    p.fd = -fd - 1;  // parked: poll skips negative fds
+    p.revents = 0;
+    l->parked = true;
+    return 0;
+  }
+  if (s->index && l->pfds[s->index - 1].fd < 0) {
+    l->pfds[s->index - 1] = {fd, to_poll(mask), 0};  // re-armed before compaction: no syscall
     return 0;
   }
   if (!s->index) {
@@ -86,6 +107,7 @@ int io(void* be, void* sp, int fd, unsigned, unsigned mask) {
 
 void run_once(void* be, bool nowait) {
   auto* l = static_cast<poll_loop*>(be);
+  if (l->parked) compact(l);
   const int n = ::poll(l->pfds.data(), l->pfds.size(), wait_timeout_ms(*l, nowait));
   l->now_ns = monotonic_ns();
   const bool due = deadline_due(*l);
@@ -93,7 +115,7 @@ void run_once(void* be, bool nowait) {
   if (n > 0) {
     for (std::size_t i = 0; i < l->pfds.size(); ++i) {
       const short re = l->pfds[i].revents;
-      if (!re) continue;
+      if (!re || l->pfds[i].fd < 0) continue;
       l->pfds[i].revents = 0;
       if (i == 0) {
         drain_wakeup(*l);

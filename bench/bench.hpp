@@ -1,0 +1,220 @@
+// ae-bench's shared vocabulary: the three workloads (DESIGN §7), their configurations and
+// results, the per-workload context every side drives with identical callback bodies, and
+// the measuring helpers.
+//
+// A "side" is one way of running a workload: a raw library used directly (the baseline) or
+// anyevent over a backend. Every side runs exactly the same callback body (the inline
+// functions below), so a ratio measures the loop machinery and nothing else.
+//
+// Notes:
+// 1. Heap bytes are mallinfo2()'s in-use bytes (uordblks + hblkhd): every allocation of the
+//    process, whichever library made it, with malloc's own rounding; the watcher arrays a raw
+//    library makes its user provide (ev_io, struct event, uv_poll_t) are allocated inside the
+//    measured window, as are anyevent's handle vectors, so both sides pay for their storage.
+// 2. The loop phase of the io and ping-pong workloads runs inside ae_bench_measured_phase(),
+//    one extern "C" function callgrind can toggle collection on (bench/callgrind.sh).
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <sys/socket.h>
+#include <vector>
+
+namespace ae::bench {
+
+// ---- configurations and results ----
+
+struct io_config {
+  int pairs;        // N socket pairs, one read watcher each
+  int active;       // A pairs written to when the loop phase starts
+  int writes;       // W chained one-byte writes per loop phase
+  int rearm_rounds;  // destroy + create every watcher this many times
+  int loop_rounds;  // loop phases per run (short phases are noisy)
+};
+
+struct io_result {
+  double setup_ns = 0;  // per watcher: create N watchers + the first (registering) iteration
+  double rearm_ns = 0;  // per destroy + create, including the iteration that applies it
+  double loop_ns = 0;   // per dispatched event in the loop phase
+  double bytes = 0;     // heap bytes per watcher (note 1)
+  long events = 0;      // events dispatched over all loop phases
+};
+
+struct timer_config {
+  int count;
+  int max_ms;  // timeouts are uniform in 1..max_ms
+};
+
+struct timer_result {
+  double create_ns = 0;  // wall ns per timer started
+  double run_ns = 0;     // thread CPU ns per timer fired
+  double bytes = 0;      // heap bytes per timer
+};
+
+struct pingpong_config {
+  int round_trips;
+};
+
+struct pingpong_result {
+  double rt_per_s = 0;
+};
+
+// ---- the socket pairs of the io workload, shared by every side of one run ----
+
+struct socket_pairs {
+  std::vector<int> rd, wr;  // rd[i] is watched, wr[i] is written to
+  explicit socket_pairs(int n);
+  ~socket_pairs();
+  socket_pairs(const socket_pairs&) = delete;
+  socket_pairs& operator=(const socket_pairs&) = delete;
+};
+
+// ---- the io workload's callback body (libevent's test/bench.c read_cb) ----
+
+struct io_ctx {
+  const socket_pairs* sp;
+  int n;
+  long count = 0;   // bytes read
+  long fired = 0;   // bytes written
+  long writes = 0;  // chained writes still to do
+  long failures = 0;
+
+  explicit io_ctx(const socket_pairs& s) : sp(&s), n(static_cast<int>(s.rd.size())) {}
+
+  /// Pair idx became readable: take its byte and pass one on to the next pair.
+  void on_read(int idx) {
+    char ch;
+    const ssize_t r = ::recv(sp->rd[idx], &ch, 1, 0);
+    if (r >= 0) count += r;
+    else ++failures;
+    if (writes) {
+      int widx = idx + 1;
+      if (widx >= n) widx -= n;
+      if (::send(sp->wr[widx], "e", 1, MSG_NOSIGNAL) != 1) ++failures;
+      --writes;
+      ++fired;
+    }
+  }
+
+  /// Start one loop phase: write to A evenly spaced pairs.
+  void start_phase(int active, int w) {
+    count = 0;
+    fired = 0;
+    const int space = n / active;
+    for (int i = 0; i < active; ++i, ++fired)
+      if (::send(sp->wr[i * space], "e", 1, MSG_NOSIGNAL) != 1) ++failures;
+    writes = w;
+  }
+  bool phase_done() const { return count >= fired; }
+};
+
+// ---- the timer workload ----
+
+struct timer_ctx {
+  long fired = 0;
+  long total = 0;
+};
+
+/// The same pseudo-random timeouts (ms, 1..max_ms) for every side.
+std::vector<int> timer_timeouts(const timer_config& c);
+
+// ---- the ping-pong workload: one loopback TCP connection, 64-byte messages ----
+
+inline constexpr int message_size = 64;
+
+struct pingpong_ctx {
+  int client = -1, server = -1;
+  long round_trips = 0;  // completed
+  long total = 0;
+  long failures = 0;
+  char cbuf[message_size], sbuf[message_size];
+  int cgot = 0, sgot = 0;
+
+  /// A connected loopback TCP pair (non-blocking, TCP_NODELAY); throws on failure.
+  pingpong_ctx();
+  ~pingpong_ctx();
+  pingpong_ctx(const pingpong_ctx&) = delete;
+  pingpong_ctx& operator=(const pingpong_ctx&) = delete;
+
+  void start(long n) {
+    round_trips = 0;
+    total = n;
+    cgot = sgot = 0;
+    send_message(client);
+  }
+  bool done() const { return round_trips >= total || failures; }
+
+  /// The echo side: once a whole message is in, send it back.
+  void on_server_readable() {
+    const ssize_t r = ::recv(server, sbuf + sgot, message_size - sgot, 0);
+    if (r <= 0) {
+      if (r == 0 || (errno != EAGAIN && errno != EINTR)) ++failures;
+      return;
+    }
+    sgot += static_cast<int>(r);
+    if (sgot < message_size) return;
+    sgot = 0;
+    if (::send(server, sbuf, message_size, MSG_NOSIGNAL) != message_size) ++failures;
+  }
+  /// The client: once the echo is in, count a round trip and send the next message.
+  void on_client_readable() {
+    const ssize_t r = ::recv(client, cbuf + cgot, message_size - cgot, 0);
+    if (r <= 0) {
+      if (r == 0 || (errno != EAGAIN && errno != EINTR)) ++failures;
+      return;
+    }
+    cgot += static_cast<int>(r);
+    if (cgot < message_size) return;
+    cgot = 0;
+    if (++round_trips < total) send_message(client);
+  }
+
+ private:
+  void send_message(int fd) {
+    static const char msg[message_size] = "ae-bench ping-pong message";
+    if (::send(fd, msg, message_size, MSG_NOSIGNAL) != message_size) ++failures;
+  }
+};
+
+// ---- one side ----
+
+/// A way of running the workloads. Members a side cannot run are left empty.
+struct side {
+  std::string name;  // "raw-libev", "ae/libev", …
+  io_result (*io)(const io_config&, const socket_pairs&) = nullptr;
+  timer_result (*timers)(const timer_config&, const std::vector<int>& timeouts) = nullptr;
+  pingpong_result (*pingpong)(const pingpong_config&, pingpong_ctx&) = nullptr;
+};
+
+/// The raw baselines this binary was built with (each raw_*.cpp registers itself).
+std::vector<side>& raw_sides();
+struct register_raw {
+  explicit register_raw(side s) { raw_sides().push_back(std::move(s)); }
+};
+const side* find_raw(const std::string& name);
+
+/// anyevent on `backend` ("poll" is the built-in loop; ANYEVENT_POLL_METHOD picks its variant).
+side ae_side(const std::string& column);
+/// "ok <library version> (<where>)" when anyevent can create a loop for `column`, else why not.
+std::string ae_probe(const std::string& column);
+
+// ---- measuring ----
+
+std::int64_t wall_ns();
+std::int64_t thread_cpu_ns();
+/// In-use heap bytes of the whole process (note 1).
+std::int64_t heap_bytes();
+
+/// Runs body(arg); the one function callgrind toggles collection on (note 2).
+extern "C" void ae_bench_measured_phase(void (*body)(void*), void* arg);
+template <class F>
+void measured_phase(F& f) {
+  ae_bench_measured_phase([](void* p) { (*static_cast<F*>(p))(); }, &f);
+}
+
+/// Prints "ae-bench: <what>" to stderr and exits the (child) process with status 2.
+[[noreturn]] void die(const std::string& what);
+
+}  // namespace ae::bench
