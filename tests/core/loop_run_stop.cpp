@@ -113,3 +113,33 @@ TEST_CASE("loop/now/cached_and_updated") {
   l.run_nowait();
   CHECK(l.now() > before);  // refreshed by the iteration
 }
+
+TEST_CASE("loop/run_once/returns_after_an_iteration_that_only_woke_up") {
+  // An iteration whose only business was a wakeup (async, post, signal) is still an
+  // iteration: run_once() returns after it, instead of blocking on until some other event.
+  auto l = ae::loop::create();
+  bool expired = false;
+  l.now_update();
+  ae::timer safety(patience, [&] { expired = true; }, l);
+  int calls = 0;
+  SUBCASE("async") {
+    ae::async a([&] { ++calls; }, l);
+    a.send();
+    l.run_once();
+    CHECK_FALSE(expired);
+    CHECK(calls == 1);
+  }
+  SUBCASE("post") {
+    l.post([&] { ++calls; });
+    l.run_once();
+    CHECK_FALSE(expired);
+    CHECK(calls == 1);
+  }
+  SUBCASE("signal") {
+    ae::signal s(SIGUSR1, [&] { ++calls; }, l);
+    REQUIRE(::kill(::getpid(), SIGUSR1) == 0);
+    l.run_once();
+    CHECK_FALSE(expired);
+    CHECK(calls == 1);
+  }
+}
