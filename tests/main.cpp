@@ -8,6 +8,10 @@
 #include <cstdio>
 #include <filesystem>
 
+// A test program may define this to prepare its environment before the first test (the net
+// tests point name resolution at a DNS server of their own: tests/net/test_dns.cpp).
+void test_program_setup() __attribute__((weak));
+
 static long open_fds() {
   long n = 0;
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
@@ -16,6 +20,7 @@ static long open_fds() {
 
 int main(int argc, char** argv) {
   ae::default_loop();  // created once up front, so its own descriptors are not counted as leaks
+  if (test_program_setup) test_program_setup();
   const long before = open_fds();
   doctest::Context ctx(argc, argv);
   int rc = ctx.run();

@@ -45,9 +45,16 @@ struct target {
 /// passes them to `cb` — in a later loop iteration, never before this returns. An empty
 /// vector means the name does not resolve (tcp_connect reports that as ENXIO).
 ///
-/// - node: a numeric IPv4/IPv6 address, "localhost" (127.0.0.1 and ::1), a name from the
-///   hosts file (/etc/hosts, or ANYEVENT_HOSTS; read again when it changes), or "unix/"
-///   (then `service` is the socket's path and `proto`/`family` are ignored).
+/// - node: a numeric IPv4/IPv6 address, "localhost" (127.0.0.1 and ::1, never asked of
+///   DNS), "unix/" (then `service` is the socket's path and `proto`/`family` are ignored), or
+///   a name. A name is asked of DNS through ae::dns::default_resolver(l) — A and AAAA in
+///   parallel, after IDNA 2008 for non-ASCII names; when DNS gives no address of a family
+///   (no records, NXDOMAIN, timeout), the hosts file (/etc/hosts, or ANYEVENT_HOSTS; read
+///   again when it changes) answers for that family, as in AnyEvent.
+/// - SRV: when `service` is a name ("http", or "http=80"), _service._proto.node is asked
+///   first; its targets and ports, by priority and RFC 2782 weight, replace node and port
+///   (a lone "." target: no targets at all). Targets come out by family preference first,
+///   then in SRV order.
 /// - service: a port number, a name from /etc/services, or AnyEvent's "name=port".
 /// - proto: "tcp" (also for ""), "udp" or "sctp". family: 0 (any), 4 or 6. type: 0 means
 ///   SOCK_STREAM, or SOCK_DGRAM for "udp".
@@ -69,7 +76,7 @@ using connect_fn =
     unique_function<void(std::error_code, ae::fd, std::string peer_host, std::uint16_t peer_port, retry_fn)>;
 /// Called with each socket before its connect(); returns the connect timeout for that
 /// target (zero: the kernel's). A good place for bind() or setsockopt(). For a host that
-/// needs no lookup (numeric, unix/, localhost, hosts file) the first call happens inside
+/// needs no lookup (numeric, unix/, localhost) the first call happens inside
 /// tcp_connect, as in AnyEvent.
 using connect_prepare_fn = unique_function<duration(int fd)>;
 

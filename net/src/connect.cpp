@@ -41,11 +41,11 @@ class connector final : public std::enable_shared_from_this<connector> {
     self_ = shared_from_this();
     try {
       if (auto targets = resolve_now(host, service, "tcp", 0, 0)) return on_resolved(std::move(*targets));
-      resolve_sockaddr(host, service, "tcp", 0, 0,
-                       [w = weak_from_this()](std::vector<target> targets) {
-                         if (auto s = w.lock()) s->on_resolved(std::move(targets));
-                       },
-                       loop_);
+      lookup_ = resolve_async(host, service, "tcp", 0, 0,
+                              [w = weak_from_this()](std::vector<target> targets) {
+                                if (auto s = w.lock()) s->on_resolved(std::move(targets));
+                              },
+                              loop_);
     } catch (...) {
       self_.reset();
       throw;
@@ -54,6 +54,7 @@ class connector final : public std::enable_shared_from_this<connector> {
 
   void cancel() noexcept {
     cancelled_ = true;
+    lookup_.reset();  // its DNS queries, if any
     stop_attempt();
     targets_.clear();
     auto last = std::move(self_);  // the caller holds a reference; see note 4
@@ -62,6 +63,7 @@ class connector final : public std::enable_shared_from_this<connector> {
  private:
   void on_resolved(std::vector<target> targets) {
     if (cancelled_) return;
+    lookup_.release();  // done
     targets_ = std::move(targets);
     next_ = 0;
     last_errno_ = ENXIO;  // what an empty list means
@@ -157,6 +159,7 @@ class connector final : public std::enable_shared_from_this<connector> {
   connect_fn cb_;
   connect_prepare_fn prepare_;
   loop loop_;
+  guard lookup_;  // while the name is being resolved
   std::vector<target> targets_;
   std::size_t next_ = 0;
   int last_errno_ = ENXIO;

@@ -49,6 +49,7 @@ class listen_state final : public std::enable_shared_from_this<listen_state> {
 
   void cancel() noexcept {
     cancelled_ = true;
+    lookup_.reset();
     for (auto& a : acceptors_) a->close();
     acceptors_.clear();
     opts_.handle.reset();
@@ -77,15 +78,17 @@ class listen_state final : public std::enable_shared_from_this<listen_state> {
   void start_resolve() {
     auto w = weak_from_this();
     try {
-      resolve_sockaddr(opts_.host, opts_.service, "tcp", opts_.family, SOCK_STREAM,
-                       [w](std::vector<target> targets) {
-                         auto s = w.lock();
-                         if (!s || s->cancelled_) return;
-                         if (targets.empty())
-                           return s->resolve_error("cannot resolve " + format_hostport(s->opts_.host, s->opts_.service));
-                         s->open_all(std::move(targets));
-                       },
-                       loop_);
+      lookup_ = resolve_async(opts_.host, opts_.service, "tcp", opts_.family, SOCK_STREAM,
+                              [w](std::vector<target> targets) {
+                                auto s = w.lock();
+                                if (!s || s->cancelled_) return;
+                                s->lookup_.release();
+                                if (targets.empty())
+                                  return s->resolve_error("cannot resolve " +
+                                                          format_hostport(s->opts_.host, s->opts_.service));
+                                s->open_all(std::move(targets));
+                              },
+                              loop_);
     } catch (const std::exception& e) {
       resolve_error(e.what());
     }
@@ -161,6 +164,7 @@ class listen_state final : public std::enable_shared_from_this<listen_state> {
   loop loop_;
   std::vector<std::shared_ptr<acceptor>> acceptors_;
   std::shared_ptr<listen_state> self_;  // until cancelled (a released guard listens on)
+  guard lookup_;  // while host and service are being resolved
   bool cancelled_ = false;
 };
 

@@ -1,11 +1,16 @@
 // resolve_sockaddr: the one entry point that turns a node and a service into targets.
 //
 // Notes:
-// 1. Today names are answered without DNS: numeric addresses, "unix/", "localhost" and the
-//    hosts file. The DNS issue adds c-ares lookups in lookup_name() below (A/AAAA, and SRV
-//    when node and service are both names, as AnyEvent does); the hosts file then answers
-//    only names DNS has no records for (AnyEvent's order). Nothing else needs to change:
-//    callers already get their targets in a later iteration.
+// 1. Order of sources, as AnyEvent::Socket: "unix/", numeric addresses and "localhost" are
+//    answered at once (resolve_now). Any other name goes to DNS through the loop's default
+//    resolver (ae::dns::default_resolver): first SRV (_service._proto.name) when the
+//    service was given as a name (also "name=port"), whose targets and ports then replace
+//    the name; then A and AAAA in parallel for each name. The hosts file answers a name and
+//    family only when DNS gave no addresses for it (DNS takes precedence, and any DNS
+//    failure — NXDOMAIN, timeout, no server — falls back to the hosts file).
+// 1a. Results are ordered by family preference first, then by SRV order (AnyEvent's sort),
+//    so with SRV records every IPv4 target of every server comes before any IPv6 one.
+// 1b. A lone SRV record with target "." means "no such service": no targets at all.
 // 2. The hosts file is untrusted text of any size and content. It is read whole (at most
 //    max_hosts_bytes) and parsed through detail::cursor; NUL bytes are ordinary bytes of a
 //    token, so a line holding one cannot end the file early or hide the lines after it.
@@ -17,6 +22,7 @@
 //    and ANYEVENT_PROTOCOLS are read with secure_getenv (ignored in setuid programs).
 #include "socket_impl.hpp"
 
+#include <anyevent/dns.hpp>
 #include <anyevent/error.hpp>
 #include <anyevent/log.hpp>
 
@@ -35,6 +41,7 @@
 #include <unordered_map>
 
 #include "cursor.hpp"
+#include "dns_impl.hpp"
 
 namespace ae::detail {
 
@@ -175,19 +182,19 @@ host_entry hosts_lookup(std::string_view name) {
 
 // ---- names to addresses ----
 
-/// Addresses of one node name, without DNS (see note 1). Order: IPv4 then IPv6 as found;
-/// the caller sorts by preference.
-std::vector<address> lookup_name(std::string_view node) {
-  if (node.empty() || node.find('\0') != std::string_view::npos) return {};
-  if (auto a = parse_address(node)) return {*a};
-  if (lower(node) == "localhost")
-    return {address::ipv4({127, 0, 0, 1}), address::ipv6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})};
-  std::string_view name = node;
-  if (name.size() > 1 && name.back() == '.') name.remove_suffix(1);  // fully qualified form
-  host_entry e = hosts_lookup(name);
-  std::vector<address> r = std::move(e.v4);
-  r.insert(r.end(), e.v6.begin(), e.v6.end());
-  return r;
+/// The addresses of a node that needs no lookup: a numeric address or "localhost".
+std::optional<std::vector<address>> local_answer(std::string_view node) {
+  if (auto a = parse_address(node)) return std::vector<address>{*a};
+  if (node.size() == 9 && lower(node) == "localhost")
+    return std::vector<address>{address::ipv4({127, 0, 0, 1}),
+                                address::ipv6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})};
+  return std::nullopt;
+}
+
+/// The hosts file's addresses of `name` (any case, a trailing dot ignored).
+host_entry hosts_entry(std::string_view name) {
+  if (name.size() > 1 && name.back() == '.') name.remove_suffix(1);
+  return hosts_lookup(name);
 }
 
 int protocol_number(std::string_view proto) {
@@ -264,55 +271,211 @@ namespace ae {
 
 namespace detail {
 
-std::optional<std::vector<target>> resolve_now(std::string_view node, std::string_view service,
-                                               std::string_view proto, int family, int type) {
+namespace {
+
+/// What resolve_now works out from its arguments before any lookup.
+struct request_shape {
+  int family = 0;  // 0, 4 or 6
+  int type = SOCK_STREAM;
+  int protocol = IPPROTO_TCP;
+  std::uint16_t port = 0;
+  std::string service_name;  // the service as a name ("http" of "http=80"): SRV applies
+  std::string proto;         // "tcp", "udp", "sctp"
+  protocol_preference pref;
+
+  bool usable(int af) const noexcept {
+    if (family == 4) return af == AF_INET;
+    if (family == 6) return af == AF_INET6;
+    return pref.rank(af) >= 0;
+  }
+};
+
+/// Checks protocol, family and service (throwing as resolve_sockaddr documents).
+request_shape shape_of(std::string_view service, std::string_view proto, int family, int type) {
+  request_shape r;
+  r.protocol = protocol_number(proto);
+  if (r.protocol < 0) invalid("ae::resolve_sockaddr: unknown protocol '" + std::string(proto) + "'");
+  if (family != 0 && family != 4 && family != 6) invalid("ae::resolve_sockaddr: family must be 0, 4 or 6");
+  r.family = family;
+  r.proto = proto.empty() ? "tcp" : std::string(proto);
+  r.type = type ? type : r.protocol == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+  const auto port = parse_service(service, proto);
+  if (!port)
+    invalid("ae::resolve_sockaddr: unknown service '" + std::string(service) + "/" + r.proto + "'");
+  r.port = *port;
+  // AnyEvent keeps the service's name, and so looks for SRV records, unless it was digits.
+  if (!service.empty() && !parse_decimal_port(service))
+    r.service_name = std::string(service.substr(0, service.find('=')));
+  r.pref = protocols();
+  return r;
+}
+
+/// Targets for known addresses, best first (a stable sort by family preference).
+std::vector<target> targets_of(std::vector<address> addrs, const request_shape& r) {
+  std::stable_sort(addrs.begin(), addrs.end(), [&](const address& a, const address& b) {
+    return r.pref.rank(a.family()) < r.pref.rank(b.family());
+  });
   std::vector<target> result;
+  for (const address& a : addrs)
+    if (r.usable(a.family())) result.push_back({a.family(), r.type, r.protocol, pack_sockaddr(r.port, a)});
+  return result;
+}
 
-  if (node == "unix/") {
-    // AnyEvent accepts no family restriction here; an empty path names nothing.
-    if (family == 0 && !service.empty()) {
-      try {
-        result.push_back({AF_UNIX, type ? type : SOCK_STREAM, 0, pack_sockaddr(service, address::unix_socket())});
-      } catch (const std::invalid_argument& e) {
-        log::write(log::level::debug, std::string("resolve_sockaddr: ") + e.what());
-      }
-    }
-  } else {
-    const int protocol = detail::protocol_number(proto);
-    if (protocol < 0) detail::invalid("ae::resolve_sockaddr: unknown protocol '" + std::string(proto) + "'");
-    if (family != 0 && family != 4 && family != 6)
-      detail::invalid("ae::resolve_sockaddr: family must be 0, 4 or 6");
-    if (!type) type = protocol == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
-    const auto port = detail::parse_service(service, proto);
-    if (!port)
-      detail::invalid("ae::resolve_sockaddr: unknown service '" + std::string(service) + "/" +
-                      std::string(proto.empty() ? "tcp" : proto) + "'");
+/// One name resolution through DNS (notes 1–1b). Shared by the query callbacks and, weakly,
+/// the guard; it lives until the last callback ran or the guard cancelled the queries.
+class dns_lookup final : public std::enable_shared_from_this<dns_lookup> {
+ public:
+  dns_lookup(request_shape shape, unique_function<void(std::vector<target>)> cb, loop& l)
+      : shape_(std::move(shape)), cb_(std::move(cb)), resolver_(&dns::default_resolver(l)) {}
 
-    const detail::protocol_preference pref = detail::protocols();
-    auto usable = [&](int af) {
-      if (family == 4) return af == AF_INET;
-      if (family == 6) return af == AF_INET6;
-      return pref.rank(af) >= 0;
-    };
-    std::vector<address> addrs = detail::lookup_name(node);
-    std::stable_sort(addrs.begin(), addrs.end(), [&](const address& a, const address& b) {
-      return pref.rank(a.family()) < pref.rank(b.family());
-    });
-    for (const address& a : addrs)
-      if (usable(a.family())) result.push_back({a.family(), type, protocol, pack_sockaddr(*port, a)});
+  void start(std::string name) {
+    if (shape_.service_name.empty()) return resolve({{std::move(name), shape_.port}});
+    auto self = shared_from_this();
+    srv_ = resolver_->srv(shape_.service_name, shape_.proto, name,
+                          [self, name](std::error_code ec, std::vector<dns::srv_record> records) {
+                            self->on_srv(ec, std::move(records), name);
+                          });
   }
 
+  void cancel() noexcept {
+    auto drop = std::move(cb_);
+    srv_.reset();
+    queries_.clear();
+  }
+
+ private:
+  struct found {
+    int rank;
+    std::size_t index;  // of the name in SRV order
+    target t;
+  };
+
+  void on_srv(std::error_code ec, std::vector<dns::srv_record> records, const std::string& name) {
+    srv_.release();
+    if (ec || records.empty()) return resolve({{name, shape_.port}});  // no SRV: the name itself
+    if (records.size() == 1 && records.front().target == ".") return finish();  // note 1b
+    std::vector<std::pair<std::string, std::uint16_t>> names;
+    for (auto& r : records)
+      if (r.target != ".") names.emplace_back(std::move(r.target), r.port);
+    resolve(std::move(names));
+  }
+
+  void resolve(std::vector<std::pair<std::string, std::uint16_t>> names) {
+    auto self = shared_from_this();
+    const bool v4 = shape_.usable(AF_INET), v6 = shape_.usable(AF_INET6);
+    if (!v4 && !v6) return finish();
+    const int family = v4 && v6 ? AF_UNSPEC : v4 ? AF_INET : AF_INET6;
+    pending_ = names.size();
+    queries_.reserve(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      auto& [name, port] = names[i];
+      queries_.push_back(resolver_->host(
+          name, family, [self, i, name = name, port = port](std::error_code, dns::host_addresses found) {
+            self->on_host(i, name, port, std::move(found));
+          }));
+    }
+    if (names.empty()) finish();
+  }
+
+  void on_host(std::size_t index, const std::string& name, std::uint16_t port, dns::host_addresses got) {
+    std::optional<host_entry> hosts;  // read only when DNS had nothing for a family
+    auto add = [&](int af, std::vector<std::string>& dns_answer, std::vector<address> host_entry::*from_hosts) {
+      if (!shape_.usable(af)) return;
+      std::vector<address> addrs;
+      for (const auto& text : dns_answer)
+        if (auto a = af == AF_INET ? parse_ipv4(text) : parse_ipv6(text)) addrs.push_back(*a);
+      if (addrs.empty()) {
+        if (!hosts) hosts = hosts_entry(name);
+        addrs = (*hosts).*from_hosts;
+      }
+      for (const address& a : addrs)
+        found_.push_back({shape_.pref.rank(af), index, {af, shape_.type, shape_.protocol, pack_sockaddr(port, a)}});
+    };
+    add(AF_INET, got.ipv4, &host_entry::v4);
+    add(AF_INET6, got.ipv6, &host_entry::v6);
+    if (--pending_ == 0) finish();
+  }
+
+  void finish() {
+    if (!cb_) return;
+    std::stable_sort(found_.begin(), found_.end(), [](const found& a, const found& b) {
+      return a.rank != b.rank ? a.rank < b.rank : a.index < b.index;
+    });
+    std::vector<target> result;
+    result.reserve(found_.size());
+    for (auto& f : found_) result.push_back(std::move(f.t));
+    found_.clear();
+    auto cb = std::move(cb_);
+    auto keep = shared_from_this();  // the callback may cancel us
+    queries_.clear();
+    cb(std::move(result));
+  }
+
+  request_shape shape_;
+  unique_function<void(std::vector<target>)> cb_;
+  dns::resolver* resolver_;  // the loop's default resolver: lives until the process ends
+  guard srv_;
+  std::vector<guard> queries_;
+  std::vector<found> found_;
+  std::size_t pending_ = 0;
+};
+
+/// The targets of "unix/" and a path.
+std::vector<target> unix_targets(std::string_view path, int family, int type) {
+  // AnyEvent accepts no family restriction here; an empty path names nothing.
+  std::vector<target> result;
+  if (family == 0 && !path.empty()) {
+    try {
+      result.push_back({AF_UNIX, type ? type : SOCK_STREAM, 0, pack_sockaddr(path, address::unix_socket())});
+    } catch (const std::invalid_argument& e) {
+      log::write(log::level::debug, std::string("resolve_sockaddr: ") + e.what());
+    }
+  }
   return result;
+}
+
+/// The targets of a node that needs no DNS; nullopt for a name.
+std::optional<std::vector<target>> known_targets(std::string_view node, const request_shape& shape) {
+  if (node.empty() || node.find('\0') != std::string_view::npos) return std::vector<target>{};
+  if (!shape.usable(AF_INET) && !shape.usable(AF_INET6)) return std::vector<target>{};
+  if (auto addrs = local_answer(node)) return targets_of(std::move(*addrs), shape);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::vector<target>> resolve_now(std::string_view node, std::string_view service,
+                                               std::string_view proto, int family, int type) {
+  if (node == "unix/") return unix_targets(service, family, type);
+  return known_targets(node, shape_of(service, proto, family, type));
+}
+
+guard resolve_async(std::string_view node, std::string_view service, std::string_view proto,
+                    int family, int type, unique_function<void(std::vector<target>)> cb, loop& l) {
+  auto later = [&](std::vector<target> targets) {
+    ae::postpone([cb = std::move(cb), r = std::move(targets)]() mutable { cb(std::move(r)); }, l);
+    return guard();
+  };
+  if (node == "unix/") return later(unix_targets(service, family, type));
+  request_shape shape = shape_of(service, proto, family, type);
+  if (auto known = known_targets(node, shape)) return later(std::move(*known));
+  // Queries go out in ASCII (IDNA 2008 for non-ASCII names). A name DNS cannot carry (too
+  // long, a forbidden byte) still gets its hosts-file answer, after a query that fails.
+  std::string name;
+  if (dns_query_name(node, name)) name.assign(node);
+  std::transform(name.begin(), name.end(), name.begin(), ascii_lower);
+  auto lookup = std::make_shared<dns_lookup>(std::move(shape), std::move(cb), l);
+  lookup->start(std::move(name));
+  return guard([w = std::weak_ptr<dns_lookup>(lookup)] {
+    if (auto s = w.lock()) s->cancel();
+  });
 }
 
 }  // namespace detail
 
 void resolve_sockaddr(std::string_view node, std::string_view service, std::string_view proto,
                       int family, int type, unique_function<void(std::vector<target>)> cb, loop& l) {
-  // Everything is answered at once today; the DNS issue starts its queries here when
-  // resolve_now() says a name needs them (note 1). The callback waits for the loop either way.
-  auto result = detail::resolve_now(node, service, proto, family, type);
-  ae::postpone([cb = std::move(cb), r = std::move(*result)]() mutable { cb(std::move(r)); }, l);
+  detail::resolve_async(node, service, proto, family, type, std::move(cb), l).release();
 }
 
 }  // namespace ae

@@ -25,7 +25,7 @@ namespace ae::detail {
 std::optional<std::uint16_t> parse_service(std::string_view service, std::string_view proto);
 
 /// The targets of resolve_sockaddr when they can be known without waiting (numeric
-/// addresses, unix/, localhost, the hosts file); nullopt when a lookup must wait (DNS).
+/// addresses, unix/, localhost); nullopt when a lookup must wait (DNS, then the hosts file).
 /// Throws as resolve_sockaddr does. tcp_connect uses it to start connecting at once, which
 /// saves the loop iteration a postponed answer costs.
 std::optional<std::vector<target>> resolve_now(std::string_view node, std::string_view service,
@@ -39,6 +39,12 @@ struct protocol_preference {
   int rank(int family) const noexcept { return family == AF_INET ? ipv4 : family == AF_INET6 ? ipv6 : 0; }
 };
 protocol_preference protocols();
+
+/// resolve_sockaddr with a guard that cancels the lookup (and its DNS queries): the callback
+/// then never runs. A lookup answered without DNS cannot be cancelled this way (the guard is
+/// empty); its callback is already on the loop.
+guard resolve_async(std::string_view node, std::string_view service, std::string_view proto,
+                    int family, int type, unique_function<void(std::vector<target>)> cb, loop& l);
 
 /// Host and port of a socket address as the callbacks report them: the textual address and
 /// port, or "unix/" and 0. Never throws; an address it cannot read gives ("", 0).
