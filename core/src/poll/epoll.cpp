@@ -5,10 +5,14 @@
 //     re-created for the same fd and mask within one iteration therefore costs no syscall.
 //     Raising or changing interest is done at once, so errors (EBADF, EPERM) reach the
 //     caller of the watcher's constructor.
-// (b) A closed fd leaves epoll by itself only when its last duplicate closes; if the number
-//     is reused in the same iteration the kernel has no registration although we think we
-//     do. ae::fd announces closes (io_forget deletes the registration while the fd is still
-//     open); for a raw close() of a watched fd, stop its watchers and let one iteration pass
+// (b) A closed fd leaves epoll by itself when its last duplicate closes, so a close costs no
+//     EPOLL_CTL_DEL (as in libev and in a hand-written loop): io_forget, which ae::fd calls
+//     just before close(), only forgets the registration and bumps the slot's close count.
+//     The count travels in every event's data beside the fd. When a duplicate kept the file
+//     open, its old registration can still fire under the number, which may name another
+//     file by then and cannot be deleted through it: an event whose count is not the
+//     slot's is such a leftover, and the whole set is rebuilt (rare: dup'ed, watched, closed
+//     fds). For a raw close() of a watched fd, stop its watchers and let one iteration pass
 //     first (docs/special-problems.md).
 // (c) Regular files: epoll_ctl answers EPERM; the core then reports them always ready.
 // (d) EPOLLERR and EPOLLHUP are reported as both read and write readiness, as libev does, so
@@ -38,6 +42,7 @@ struct slot {
   std::uint8_t kernel;  // mask registered in the epoll set of generation `gen`
   std::uint8_t want;    // mask the core asked for
   std::uint8_t queued;  // in `changes`
+  std::uint8_t closes;  // (b): how often this fd number was closed while registered
   std::uint32_t gen;
 };
 static_assert(sizeof(slot) == 8);
@@ -54,18 +59,18 @@ std::uint32_t to_epoll(unsigned mask) {
   return (mask & backend::ev_read ? EPOLLIN : 0u) | (mask & backend::ev_write ? EPOLLOUT : 0u);
 }
 
-int ctl(epoll_loop* l, int op, int fd, unsigned mask) {
+int ctl(epoll_loop* l, int op, int fd, unsigned mask, std::uint8_t closes = 0) {
   epoll_event ev{};
   ev.events = to_epoll(mask);
-  ev.data.fd = fd;
+  ev.data.u64 = static_cast<std::uint32_t>(fd) | std::uint64_t{closes} << 32;  // (b)
   return ::epoll_ctl(l->epfd, op, fd, &ev) < 0 ? errno : 0;
 }
 
 /// Register `want` for fd in the current set; tolerates a stale idea of what is there.
 int apply(epoll_loop* l, slot* s, int fd) {
-  int err = ctl(l, s->kernel ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, s->want);
-  if (err == EEXIST) err = ctl(l, EPOLL_CTL_MOD, fd, s->want);
-  else if (err == ENOENT) err = ctl(l, EPOLL_CTL_ADD, fd, s->want);
+  int err = ctl(l, s->kernel ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, s->want, s->closes);
+  if (err == EEXIST) err = ctl(l, EPOLL_CTL_MOD, fd, s->want, s->closes);
+  else if (err == ENOENT) err = ctl(l, EPOLL_CTL_ADD, fd, s->want, s->closes);
   if (err) return err;
   s->kernel = s->want;
   return 0;
@@ -98,7 +103,7 @@ void destroy(void* be) {
 int io(void* be, void* sp, int fd, unsigned, unsigned mask) {
   auto* l = static_cast<epoll_loop*>(be);
   auto* s = static_cast<slot*>(sp);
-  if (s->gen != l->gen) *s = {0, 0, 0, l->gen};
+  if (s->gen != l->gen) *s = {0, 0, 0, s->closes, l->gen};
   if (static_cast<std::size_t>(fd) >= l->by_fd.size()) l->by_fd.resize(fd + 1 + fd / 2);
   l->by_fd[fd] = s;
   s->want = static_cast<std::uint8_t>(mask);
@@ -116,10 +121,31 @@ int io(void* be, void* sp, int fd, unsigned, unsigned mask) {
 void io_forget(void* be, void* sp, int fd) {
   auto* l = static_cast<epoll_loop*>(be);
   auto* s = static_cast<slot*>(sp);
-  if (s->gen == l->gen && s->kernel && !s->want) {
-    ctl(l, EPOLL_CTL_DEL, fd, 0);
+  (void)fd;
+  if (s->gen == l->gen && s->kernel && !s->want) {  // (b): the close itself unregisters
     s->kernel = 0;
+    ++s->closes;
   }
+}
+
+/// A new epoll set holding the wakeup and every interest of the current slots; the old set
+/// (and whatever it still held) is closed. Used after fork (e) and for leftovers (b).
+int rebuild(epoll_loop* l) {
+  const int fresh = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fresh < 0) return errno;
+  ::close(l->epfd);
+  l->epfd = fresh;
+  ++l->gen;
+  ctl(l, EPOLL_CTL_ADD, l->wake_fd, backend::ev_read);
+  for (auto& c : l->changes) c.second->queued = 0;
+  l->changes.clear();
+  for (std::size_t fd = 0; fd < l->by_fd.size(); ++fd) {
+    slot* s = l->by_fd[fd];
+    if (!s || s->gen != l->gen - 1 || !s->want) continue;
+    *s = {0, s->want, 0, s->closes, l->gen};
+    apply(l, s, static_cast<int>(fd));
+  }
+  return 0;
 }
 
 void flush_changes(epoll_loop* l) {
@@ -138,11 +164,17 @@ void run_once(void* be, bool nowait) {
   const int n = ::epoll_wait(l->epfd, l->events.data(), static_cast<int>(l->events.size()), wait_timeout_ms(*l, nowait));
   l->now_ns = monotonic_ns();
   const bool due = deadline_due(*l);
+  bool leftover = false;
   for (int i = 0; i < n; ++i) {
     const epoll_event& ev = l->events[i];
-    const int fd = ev.data.fd;
+    const int fd = static_cast<int>(ev.data.u64 & 0xffffffffu);
     if (fd == l->wake_fd) {
       drain_wakeup(*l);
+      continue;
+    }
+    const slot* s = static_cast<std::size_t>(fd) < l->by_fd.size() ? l->by_fd[fd] : nullptr;
+    if (!s || s->closes != static_cast<std::uint8_t>(ev.data.u64 >> 32)) {  // (b)
+      leftover = true;
       continue;
     }
     unsigned bits = 0;
@@ -152,26 +184,16 @@ void run_once(void* be, bool nowait) {
   }
   // A full array means more may be waiting: grow it (rare; never per event).
   if (n == static_cast<int>(l->events.size())) l->events.resize(l->events.size() * 2);
+  if (leftover) rebuild(l);
   finish_iteration(*l, n > 0, due);
 }
 
 void fork_child(void* be) {
   auto* l = static_cast<epoll_loop*>(be);
-  ::close(l->epfd);  // our reference only; the parent's set is untouched
+  // Our references only: the parent's set and eventfd are untouched (e).
   close_wakeup(*l);
-  l->epfd = ::epoll_create1(EPOLL_CLOEXEC);
   open_wakeup(*l);
-  ++l->gen;
-  ctl(l, EPOLL_CTL_ADD, l->wake_fd, backend::ev_read);
-  for (auto& c : l->changes) c.second->queued = 0;
-  l->changes.clear();
-  for (std::size_t fd = 0; fd < l->by_fd.size(); ++fd) {
-    slot* s = l->by_fd[fd];
-    if (!s || s->gen != l->gen - 1 || !s->want) continue;
-    const std::uint8_t want = s->want;
-    *s = {0, want, 0, l->gen};
-    apply(l, s, static_cast<int>(fd));
-  }
+  rebuild(l);
 }
 
 const char* version() { return "built-in (epoll)"; }
