@@ -13,6 +13,7 @@
 #include "loop_impl.hpp"
 
 #include <anyevent/error.hpp>
+#include <anyevent/fd.hpp>
 
 #include <cerrno>
 #include <csignal>
@@ -40,6 +41,7 @@ void retire(loop_impl* l, child_block* c) noexcept {
   --l->alive;
   if (c->pidfd_io) stop_internal(l, std::exchange(c->pidfd_io, nullptr));
   if (c->pidfd >= 0) {
+    fd_closing(c->pidfd);  // the backend may keep its registration lazily: see fd.hpp
     ::close(c->pidfd);
     c->pidfd = -1;
   } else if (c->pid > 0) {
@@ -114,7 +116,10 @@ block* child_start(loop_impl* l, pid_t pid, unique_function<void(pid_t, int)>&& 
       use_sigchld(l);
     }
   } catch (...) {
-    if (c->pidfd >= 0) ::close(c->pidfd);
+    if (c->pidfd >= 0) {
+      fd_closing(c->pidfd);
+      ::close(c->pidfd);
+    }
     delete c;
     throw;
   }
