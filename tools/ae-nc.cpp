@@ -13,6 +13,8 @@
 //    on stdin, as soon as the peer closes).
 // 4. SIGPIPE is ignored here (a program may choose; the library never does), so a closed
 //    stdout is an EPIPE error rather than a silent death. Socket writes use MSG_NOSIGNAL.
+// 5. With -v a listener reports "listening on HOST:PORT" (the port the kernel chose for
+//    port 0) once the socket is listening, so a script can read the line and connect.
 #include <anyevent/anyevent.hpp>
 #include <anyevent/socket.hpp>
 
@@ -42,7 +44,8 @@ constexpr const char* usage_text =
     "\n"
     "  -l        listen instead of connecting (host defaults to all addresses)\n"
     "  -U        the socket is a unix domain socket at path\n"
-    "  -v        report connections on stderr\n"
+    "  -v        report the listening address (with the port chosen for port 0) and\n"
+    "            connections on stderr\n"
     "  -w secs   connect timeout per address\n"
     "  --help    this text\n"
     "\n"
@@ -99,6 +102,12 @@ options parse_args(int argc, char** argv) {
     usage_error(o.listen ? "expected [host] port" : "expected host and port");
   }
   return o;
+}
+
+/// An address for messages: a unix socket's path (its peer has no name, "unix/" port 0),
+/// or host:port.
+std::string where(const options& o, const std::string& host, std::uint16_t port) {
+  return host == "unix/" ? o.port : ae::format_hostport(host, std::to_string(port));
 }
 
 /// Moves bytes from one descriptor to another (note 1).
@@ -212,33 +221,40 @@ int main(int argc, char** argv) {
     std::string error;
     bool done = false;
     ae::guard op;
+    std::string bound;  // the address a listener got, with the port the kernel chose
 
     if (o.listen) {
       op = ae::tcp_server(
           o.host, o.port,
           [&](ae::fd f, std::string host, std::uint16_t port) {
             if (done) return;
-            if (o.verbose) std::fprintf(stderr, "ae-nc: connection from %s\n", ae::format_hostport(host, std::to_string(port)).c_str());
+            if (o.verbose)
+              std::fprintf(stderr, "ae-nc: connection %s %s\n", host == "unix/" ? "on" : "from", where(o, host, port).c_str());
             conn = std::move(f);
             done = true;
             op.reset();  // one connection only: stop listening
           },
           [&](int, std::string host, std::uint16_t port) {
-            if (o.verbose)
-              std::fprintf(stderr, "ae-nc: listening on %s\n",
-                           host == "unix/" ? o.port.c_str() : ae::format_hostport(host, std::to_string(port)).c_str());
+            bound = where(o, host, port);
             return 1;
           });
+      // Only now, not in the prepare callback: that runs before listen(), and a client
+      // that read the line and connected at once would be refused (note 5).
+      if (o.verbose) std::fprintf(stderr, "ae-nc: listening on %s\n", bound.c_str());
     } else {
       op = ae::tcp_connect(
           o.host, o.port,
           [&](std::error_code ec, ae::fd f, std::string host, std::uint16_t port) {
             done = true;
             if (ec) {
-              error = "connect to " + ae::format_hostport(o.host, o.port) + ": " + ec.message();
+              // tcp_connect's ENXIO: no address at all (socket.hpp), not a device error.
+              const bool unix_socket = o.host == "unix/";
+              error = "connect to " + (unix_socket ? o.port : ae::format_hostport(o.host, o.port)) + ": " +
+                      (!unix_socket && ec == std::errc::no_such_device_or_address ? "no address found for " + o.host
+                                                                                  : ec.message());
               return;
             }
-            if (o.verbose) std::fprintf(stderr, "ae-nc: connected to %s\n", ae::format_hostport(host, std::to_string(port)).c_str());
+            if (o.verbose) std::fprintf(stderr, "ae-nc: connected to %s\n", where(o, host, port).c_str());
             conn = std::move(f);
           },
           [&](int) -> ae::duration {
