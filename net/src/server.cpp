@@ -92,7 +92,9 @@ bool is_transient_accept_error(int err) {
 }
 
 [[noreturn]] void throw_failure(const char* who, const sys_failure& f) {
-  throw ae::error(std::error_code(f.err, std::generic_category()), std::string(who) + ": " + f.message());
+  // system_error appends the errno's text itself: "ae::tcp_server: bind(5, 127.0.0.1:80): Address already in use".
+  throw ae::error(std::error_code(f.err, std::generic_category()),
+                  std::string(who) + ": " + f.syscall + "(" + f.args + ")");
 }
 
 /// The target of tcp_server / tcp_bind's host and service, or an ae::error.

@@ -39,7 +39,12 @@ TEST_CASE("tcp_server/errors_throw") {
     FAIL("a second server on the same port must not bind");
   } catch (const ae::error& e) {
     CHECK(e.code() == std::errc::address_in_use);
-    CHECK(std::string(e.what()).find("bind") != std::string::npos);
+    const std::string what = e.what();
+    CHECK(what.find("bind") != std::string::npos);
+    CHECK(what.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+    // The errno's text once, at the end (system_error adds it).
+    const std::string text = std::generic_category().message(EADDRINUSE);
+    CHECK(what.find(text) == what.size() - text.size());
   }
   CHECK_THROWS_AS((void)ae::tcp_server("not-an-address", "0", [](ae::fd, std::string, std::uint16_t) {}), ae::error);
   CHECK_THROWS_AS((void)ae::tcp_server("127.0.0.1", "no-such-service-here", [](ae::fd, std::string, std::uint16_t) {}),
