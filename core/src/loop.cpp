@@ -101,20 +101,8 @@ void loop_impl::update_fd(int fd, fd_entry& e) {
   e.mask = want;
 }
 
-// ---- timer heap (4-ary: shallower than binary, and 4 children share a cache line) ----
-
-void loop_impl::heap_sift_up(std::uint32_t i) {
-  heap_entry x = heap[i];
-  while (i > 0) {
-    const std::uint32_t parent = (i - 1) / 4;
-    if (heap[parent].deadline <= x.deadline) break;
-    heap[i] = heap[parent];
-    heap[i].t->heap_index = i;
-    i = parent;
-  }
-  heap[i] = x;
-  x.t->heap_index = i;
-}
+// ---- timer heap (4-ary: shallower than binary, and 4 children share a cache line; the
+// push path is inline in loop_impl.hpp) ----
 
 void loop_impl::heap_sift_down(std::uint32_t i) {
   const std::uint32_t n = static_cast<std::uint32_t>(heap.size());
@@ -133,11 +121,6 @@ void loop_impl::heap_sift_down(std::uint32_t i) {
   }
   heap[i] = x;
   x.t->heap_index = i;
-}
-
-void loop_impl::heap_push(timer_block* t, std::int64_t deadline) {
-  heap.push_back({deadline, t});
-  heap_sift_up(static_cast<std::uint32_t>(heap.size() - 1));
 }
 
 void loop_impl::heap_remove(timer_block* t) {

@@ -1,8 +1,10 @@
 // The core's per-loop state. Private to core/.
 //
 // Shape, and why:
-// 1. Watcher state lives in one heap block per watcher start (the public handle is one
-//    pointer, so handles move freely while the core holds the block).
+// 1. Watcher state lives in one block per watcher start (the public handle is one pointer,
+//    so handles move freely while the core holds the block). io and timer blocks, the ones
+//    started by the thousand, are 64-byte slots of the loop's block_pool; the rarer kinds
+//    come from operator new.
 // 2. io watchers hang off a table indexed by fd. The backend sees one registration per fd
 //    with the union of the watchers' masks (libuv allows one poll handle per fd; libev's
 //    backend_modify works the same way), so two watchers on one fd cost one registration.
@@ -51,6 +53,71 @@ inline constexpr std::uint8_t running = 1, zombie = 2;  // block::state
 /// Frees a block of any kind (after it was unlinked).
 void delete_block(block*) noexcept;
 
+/// Fixed 64-byte, cache-line-aligned slots for io and timer blocks, so a start in steady
+/// state costs a free-list pop instead of a malloc (DESIGN §7: timer create <= libev, whose
+/// users embed the ev_timer in their own memory).
+/// 1. Chunks double from 16 to 256 slots (16 KiB): a loop with a few watchers holds 1 KiB,
+///    and the unused tail of the newest chunk stays small next to 64 B per live block
+///    (DESIGN §7 budgets bytes per watcher, measured right after a burst of starts).
+/// 2. Memory goes back to malloc only when the loop is destroyed: the pool keeps its high
+///    water mark, like the timer heap's capacity.
+/// 3. Loop thread only, like everything that starts or stops a watcher.
+/// 4. Under ASan, slots not handed out are poisoned, so a use after delete_block is still
+///    reported although the memory is not freed.
+class block_pool {
+ public:
+  static constexpr std::size_t slot_size = 64;
+  static constexpr std::size_t max_chunk_slots = 256;
+
+  block_pool() noexcept = default;
+  ~block_pool();
+  block_pool(const block_pool&) = delete;
+  block_pool& operator=(const block_pool&) = delete;
+
+  /// Uninitialized room for one block; throws std::bad_alloc.
+  void* get() {
+    slot* s = free_;
+    if (s) {
+      unpoison(s, 1);
+      free_ = s->next;
+    } else if (next_ != end_) {
+      s = next_++;
+      unpoison(s, 1);
+    } else {
+      s = grow();
+    }
+    return s;
+  }
+  /// Gives back a slot from get() whose block was destroyed.
+  void put(void* p) noexcept {
+    auto* s = static_cast<slot*>(p);
+    s->next = free_;
+    free_ = s;
+    poison(s, 1);
+  }
+
+ private:
+  struct alignas(slot_size) slot {
+    slot* next;
+  };
+  static_assert(sizeof(slot) == slot_size);
+
+  slot* grow();
+  static void poison(slot* s, std::size_t n) noexcept;
+  static void unpoison(slot* s, std::size_t n) noexcept;
+
+  slot* free_ = nullptr;
+  slot* next_ = nullptr;    // the never-used tail of the newest chunk
+  slot* end_ = nullptr;
+  slot* chunks_ = nullptr;  // newest chunk; the first slot of each links to the one before
+  std::size_t chunk_slots_ = 16;
+};
+
+#if !defined(__SANITIZE_ADDRESS__)
+inline void block_pool::poison(slot*, std::size_t) noexcept {}
+inline void block_pool::unpoison(slot*, std::size_t) noexcept {}
+#endif
+
 /// Intrusive doubly-linked list with a dispatch cursor (see note 4).
 template <class T>
 struct ilist {
@@ -91,7 +158,7 @@ struct io_block : block {
   io_block* next = nullptr;
   unique_function<void(poll)> cb;
 };
-static_assert(sizeof(io_block) == 64, "an io block must stay within one 64-byte allocation");
+static_assert(sizeof(io_block) == block_pool::slot_size, "an io block must fill one pool slot");
 
 struct timer_block : block {
   std::uint32_t heap_index;  // npos when not in the heap; the deadline lives in the heap entry
@@ -99,6 +166,7 @@ struct timer_block : block {
   std::uint32_t due_index;   // npos when not in the current due list
   unique_function<void()> cb;
 };
+static_assert(sizeof(timer_block) <= block_pool::slot_size, "a timer block must fit a pool slot");
 
 struct list_block : block {
   list_block* prev = nullptr;
@@ -148,6 +216,9 @@ struct loop_impl {
   const backend::ops* ops;
   void* be = nullptr;
   backend::core_hooks hooks{};
+  // Before every member whose destruction may stop a watcher (a postponed callback may own
+  // a handle), so the pool outlives them.
+  block_pool pool;
 
   // Liveness: started watchers (io, active timers, signal, child, idle, async) plus queued
   // work. run() returns when it drops to zero.
@@ -228,6 +299,26 @@ struct loop_impl {
 
   void dispatch_signals();
 };
+
+// Inline: a timer start is a handful of stores plus these, and a call into the shared
+// library's own exported symbols goes through the PLT.
+inline void loop_impl::heap_sift_up(std::uint32_t i) {
+  heap_entry x = heap[i];
+  while (i > 0) {
+    const std::uint32_t parent = (i - 1) / 4;
+    if (heap[parent].deadline <= x.deadline) break;
+    heap[i] = heap[parent];
+    heap[i].t->heap_index = i;
+    i = parent;
+  }
+  heap[i] = x;
+  x.t->heap_index = i;
+}
+
+inline void loop_impl::heap_push(timer_block* t, std::int64_t deadline) {
+  heap.push_back({deadline, t});
+  heap_sift_up(static_cast<std::uint32_t>(heap.size() - 1));
+}
 
 /// Depth of user callbacks on this thread (recv() inside one throws recursive_wait).
 extern thread_local int callback_depth;

@@ -1,5 +1,7 @@
 // Starting and stopping io, timer, idle and async watchers (signal and child watchers live
-// in signals.cpp and children.cpp). One allocation per start: the block.
+// in signals.cpp and children.cpp), and the pool their io and timer blocks come from. At most
+// one allocation per start: the block, which for io and timers is a pool slot and costs no
+// allocation once the pool has grown to the loop's high water mark.
 #include "loop_impl.hpp"
 
 #include <anyevent/async.hpp>
@@ -10,9 +12,58 @@
 
 #include <cerrno>
 #include <limits>
+#include <new>
 #include <system_error>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace ae::detail {
+
+// ---- block_pool ----
+
+#if defined(__SANITIZE_ADDRESS__)
+void block_pool::poison(slot* s, std::size_t n) noexcept { ASAN_POISON_MEMORY_REGION(s, n * slot_size); }
+void block_pool::unpoison(slot* s, std::size_t n) noexcept { ASAN_UNPOISON_MEMORY_REGION(s, n * slot_size); }
+#endif
+
+block_pool::slot* block_pool::grow() {
+  const std::size_t n = chunk_slots_;
+  auto* c = static_cast<slot*>(::operator new(n * slot_size, std::align_val_t{slot_size}));
+  c->next = chunks_;
+  chunks_ = c;
+  if (chunk_slots_ < max_chunk_slots) chunk_slots_ *= 2;
+  // Slot 0 links the chunks, slot 1 is handed out now, the rest is carved on demand.
+  next_ = c + 2;
+  end_ = c + n;
+  poison(next_, n - 2);
+  return c + 1;
+}
+
+block_pool::~block_pool() {
+  // Blocks still in use belong to handles that must not be used after their loop is gone
+  // (stopping one reaches the loop anyway), so no slot is waited for.
+  for (slot* c = chunks_; c;) {
+    slot* prev = c->next;
+    ::operator delete(c, std::align_val_t{slot_size});
+    c = prev;
+  }
+}
+
+namespace {
+
+/// Destroys a pooled block and returns its slot. The callable is moved out and destroyed
+/// last: its captures may hold the last reference to the loop, and with it the pool.
+template <class B>
+void pool_delete(B* b) noexcept {
+  loop_impl* l = b->loop;
+  auto cb = std::move(b->cb);
+  b->~B();
+  l->pool.put(b);
+}
+
+}  // namespace
 
 void child_stop(child_block*) noexcept;  // children.cpp
 void signal_stop(signal_block*) noexcept;  // signals.cpp
@@ -21,19 +72,19 @@ block* io_start(loop_impl* l, int fd, poll events, unique_function<void(poll)>&&
   if (fd < 0) throw std::system_error(EBADF, std::generic_category(), "ae::io: invalid fd " + std::to_string(fd));
   const unsigned mask = static_cast<unsigned>(events) & 3u;
   if (!mask) throw std::invalid_argument("ae::io: events must include poll::read or poll::write");
-  auto* b = new io_block;
+  auto& e = l->entry(fd);  // first: it may throw, and then no slot is taken
+  auto* b = new (l->pool.get()) io_block;
   b->loop = l;
   b->k = kind::io;
   b->fd = fd;
   b->mask = static_cast<std::uint8_t>(mask);
   b->cb = std::move(cb);
-  auto& e = l->entry(fd);
   e.watchers.push_front(b);
   try {
     l->update_fd(fd, e);
   } catch (...) {
     e.watchers.erase(b);
-    delete b;
+    pool_delete(b);
     throw;
   }
   ++l->alive;
@@ -43,15 +94,15 @@ block* io_start(loop_impl* l, int fd, poll events, unique_function<void(poll)>&&
 int io_fd(const block* b) noexcept { return static_cast<const io_block*>(b)->fd; }
 
 block* timer_start(loop_impl* l, std::int64_t after, std::int64_t interval, unique_function<void()>&& cb) {
-  auto* t = new timer_block;
-  t->loop = l;
-  t->k = kind::timer;
+  auto* t = new (l->pool.get()) timer_block{{l, kind::timer}, npos, interval, npos, std::move(cb)};
   const std::int64_t now = l->now();
-  t->interval = interval;
-  t->due_index = npos;
-  t->cb = std::move(cb);
-  l->heap_push(t, after > std::numeric_limits<std::int64_t>::max() - now ? std::numeric_limits<std::int64_t>::max()
-                                                                          : now + after);
+  try {
+    l->heap_push(t, after > std::numeric_limits<std::int64_t>::max() - now ? std::numeric_limits<std::int64_t>::max()
+                                                                            : now + after);
+  } catch (...) {
+    pool_delete(t);
+    throw;
+  }
   ++l->alive;
   if (t->heap_index == 0) l->rearm();
   return t;
@@ -142,8 +193,8 @@ void block_stop(block* b) noexcept {
 
 void delete_block(block* b) noexcept {
   switch (b->k) {
-    case kind::io: delete static_cast<io_block*>(b); return;
-    case kind::timer: delete static_cast<timer_block*>(b); return;
+    case kind::io: pool_delete(static_cast<io_block*>(b)); return;
+    case kind::timer: pool_delete(static_cast<timer_block*>(b)); return;
     case kind::idle: delete static_cast<idle_block*>(b); return;
     case kind::async: delete static_cast<async_block*>(b); return;
     case kind::signal: delete static_cast<signal_block*>(b); return;
