@@ -18,6 +18,8 @@
 // 3. Steady state is what is budgeted: each phase runs once unmeasured first, so vectors
 //    that keep their capacity (DESIGN: scratch vectors) have reached it. Cold figures are
 //    printed as information.
+#include "strace_phases.hpp"
+
 #include "bench.hpp"
 
 #include <anyevent/io.hpp>
@@ -306,42 +308,8 @@ int syscall_phases() {
   return 0;
 }
 
-struct phase_count {
-  long total = 0;
-  std::map<std::string, long> by_name;
-};
-
-/// Parses strace's log: syscalls between "@@ae-budget begin X" and "@@ae-budget end X".
-std::map<std::string, phase_count> parse_strace(const std::string& path) {
-  std::map<std::string, phase_count> phases;
-  std::ifstream in(path);
-  std::string line, current;
-  while (std::getline(in, line)) {
-    const auto m = line.find("\"@@ae-budget ");
-    if (m != std::string::npos) {
-      const std::string rest = line.substr(m + 13);
-      const auto q = rest.find('"');
-      const std::string body = rest.substr(0, q);
-      if (body.rfind("begin ", 0) == 0) {
-        current = body.substr(6);
-        phases[current];
-      } else {
-        current.clear();
-      }
-      continue;
-    }
-    if (current.empty()) continue;
-    std::size_t i = 0;
-    while (i < line.size() && (std::isdigit(static_cast<unsigned char>(line[i])) || line[i] == ' ')) ++i;
-    if (line.compare(i, 4, "<...") == 0 || line.compare(i, 3, "+++") == 0 || line.compare(i, 3, "---") == 0) continue;
-    const auto paren = line.find('(', i);
-    if (paren == std::string::npos) continue;
-    auto& pc = phases[current];
-    ++pc.total;
-    ++pc.by_name[line.substr(i, paren - i)];
-  }
-  return phases;
-}
+using ae_bench::parse_strace;
+using ae_bench::phase_count;
 
 void check_syscalls(const char* strace, bool builtin, bool epoll) {
   std::puts("syscalls (strace, between markers):");

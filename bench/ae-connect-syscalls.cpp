@@ -19,6 +19,8 @@
 //    poll(2) loop). Both raw versions are always counted and printed.
 // 4. A wedged cycle must not hang the test: the measured child arms alarm() before it
 //    starts, outside every marker.
+#include "strace_phases.hpp"
+
 #include <anyevent/fd.hpp>
 #include <anyevent/loop.hpp>
 #include <anyevent/socket.hpp>
@@ -264,42 +266,8 @@ int measured_child(int cycles) {
 
 // ---- counting ----
 
-struct phase_count {
-  long total = 0;
-  std::map<std::string, long> by_name;
-};
-
-/// strace's log: the syscalls between "@@ae-budget begin X" and "@@ae-budget end X".
-std::map<std::string, phase_count> parse_strace(const std::string& path, bool& empty) {
-  std::map<std::string, phase_count> phases;
-  std::ifstream in(path);
-  std::string line, current;
-  empty = true;
-  while (std::getline(in, line)) {
-    empty = false;
-    const auto m = line.find("\"@@ae-budget ");
-    if (m != std::string::npos) {
-      const std::string body = line.substr(m + 13, line.find('"', m + 13) - (m + 13));
-      if (body.rfind("begin ", 0) == 0) {
-        current = body.substr(6);
-        phases[current];
-      } else {
-        current.clear();
-      }
-      continue;
-    }
-    if (current.empty()) continue;
-    std::size_t i = 0;
-    while (i < line.size() && (std::isdigit(static_cast<unsigned char>(line[i])) || line[i] == ' ')) ++i;
-    if (line.compare(i, 4, "<...") == 0 || line.compare(i, 3, "+++") == 0 || line.compare(i, 3, "---") == 0) continue;
-    const auto paren = line.find('(', i);
-    if (paren == std::string::npos) continue;
-    auto& pc = phases[current];
-    ++pc.total;
-    ++pc.by_name[line.substr(i, paren - i)];
-  }
-  return phases;
-}
+using ae_bench::parse_strace;
+using ae_bench::phase_count;
 
 void print_side(const char* name, const phase_count& pc, int cycles, const char* note) {
   std::string names;
@@ -337,7 +305,7 @@ int count_syscalls(const char* strace, int cycles, bool posix_poll) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   bool empty = true;
-  auto phases = parse_strace(log, empty);
+  auto phases = parse_strace(log, &empty);
   ::unlink(log);
   if (empty) {
     std::puts("ae-connect-syscalls: skipped: strace traced nothing (is ptrace allowed here?)");
