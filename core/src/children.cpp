@@ -125,6 +125,7 @@ block* child_start(loop_impl* l, pid_t pid, unique_function<void(pid_t, int)>&& 
   }
   l->children.push_front(c);
   ++l->alive;
+  ++l->blocks;
   if (c->pidfd < 0) {
     // The child may have exited before SIGCHLD was watched: look once, next iteration
     // (AnyEvent makes the same waitpid round when a child watcher starts).

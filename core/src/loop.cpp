@@ -35,28 +35,53 @@ loop_impl::loop_impl(const backend::ops* o, void* native, bool library_default) 
   register_loop(this);
 }
 
-loop_impl::~loop_impl() {
-  unregister_loop(this);
-  if (sigchld) {
-    ++alive;
-    block_stop(std::exchange(sigchld, nullptr));
+std::shared_ptr<loop_impl> loop_impl::make(const backend::ops* o, void* native, bool library_default) {
+  return std::shared_ptr<loop_impl>(new loop_impl(o, native, library_default), &release);
+}
+
+void child_stop(child_block*) noexcept;  // children.cpp
+
+void loop_impl::release(loop_impl* l) noexcept {
+  // 1. What other modules keep per loop, and queued work: destroying either may stop
+  //    watchers, which must still find a whole loop.
+  auto attached = std::move(l->attachments);
+  while (!attached.empty()) attached.pop_back();  // newest first
+  for (auto* q : {&l->postponed, &l->postponed_run, &l->posted, &l->posted_run}) {
+    auto doomed = std::move(*q);
+    doomed.clear();
   }
-  signal_release_loop(this);
-  // Watchers still alive belong to handles the user has not destroyed yet; unhook them so
-  // the backend sees nothing of ours, and so those handles' later stop() is harmless.
-  for (std::size_t c = 0; c < fd_chunks.size(); ++c) {
-    if (!fd_chunks[c]) continue;
+  unregister_loop(l);
+  // 2. Children: pidfds closed, the core's own SIGCHLD watcher stopped.
+  while (l->children.head) {
+    auto* c = static_cast<child_block*>(l->children.head);
+    child_stop(c);
+    c->active = false;
+  }
+  if (l->sigchld) {
+    ++l->alive;
+    block_stop(std::exchange(l->sigchld, nullptr));
+  }
+  signal_release_loop(l);
+  // 3. The backend sees nothing of ours any more, then goes.
+  for (std::size_t c = 0; c < l->fd_chunks.size(); ++c) {
+    if (!l->fd_chunks[c]) continue;
     for (int i = 0; i < (1 << chunk_bits); ++i) {
-      auto& e = fd_chunks[c]->entries[i];
+      auto& e = l->fd_chunks[c]->entries[i];
       const int fd = static_cast<int>((c << chunk_bits) + i);
-      if (e.mask && !e.always_ready) ops->io(be, slot(fd), fd, e.mask, 0);
+      if (e.mask && !e.always_ready) l->ops->io(l->be, l->slot(fd), fd, e.mask, 0);
       e.mask = 0;
     }
   }
-  if (armed >= 0) ops->timer(be, -1);
-  ops->idle(be, false);
-  ops->destroy(be);
+  if (l->armed >= 0) l->ops->timer(l->be, -1);
+  l->ops->idle(l->be, false);
+  l->ops->destroy(l->be);
+  l->be = nullptr;
+  // 4. Watcher handles that outlive the loop hold blocks in its pool (note 6).
+  l->dead = true;
+  if (l->blocks == 0) delete l;
 }
+
+loop_impl::~loop_impl() = default;
 
 fd_entry& loop_impl::entry(int fd) {
   const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
@@ -240,6 +265,14 @@ void loop_impl::run_iteration(bool nowait) {
   if (pending_exception) std::rethrow_exception(std::exchange(pending_exception, nullptr));
 }
 
+void* loop_attachment(loop_impl* l, const void* key, unique_function<std::shared_ptr<void>()>&& make) {
+  for (auto& [k, object] : l->attachments)
+    if (k == key) return object.get();
+  auto object = make();
+  l->attachments.emplace_back(key, object);
+  return object.get();
+}
+
 // ---- post / postpone ----
 
 void loop_post(loop_impl* l, unique_function<void()>&& f) {
@@ -272,20 +305,23 @@ using detail::loop_impl;
 std::string_view loop::backend() const { return impl_->ops->name; }
 
 void loop::run() {
-  auto* l = impl_.get();
+  const auto keep = impl_;  // a callback may drop the last other handle of this loop
+  auto* l = keep.get();
   l->stop_requested = false;
   while (!l->stop_requested && (l->alive > 0 || l->post_pending.load())) l->run_iteration(false);
   l->stop_requested = false;
 }
 
 bool loop::run_once() {
-  impl_->run_iteration(false);
-  return impl_->alive > 0;
+  const auto keep = impl_;
+  keep->run_iteration(false);
+  return keep->alive > 0;
 }
 
 bool loop::run_nowait() {
-  impl_->run_iteration(true);
-  return impl_->alive > 0;
+  const auto keep = impl_;
+  keep->run_iteration(true);
+  return keep->alive > 0;
 }
 
 void loop::stop() {

@@ -15,6 +15,11 @@
 // 4. Lists are intrusive and iterated through a cursor that erase() advances, so a callback
 //    may stop or destroy itself or any sibling while its list is being dispatched.
 // 5. Nothing on the dispatch path allocates: scratch vectors keep their capacity.
+// 6. Watcher handles may outlive their loop (members declared in the wrong order, a handle
+//    kept in a global). When the last loop handle goes, the loop is torn down — attachments,
+//    queued work, the backend; pidfds closed, signal dispositions restored — but its memory
+//    (and the pool the blocks live in) stays until the last block is deleted, so stopping or
+//    destroying such a handle later is harmless. block_stop on a dead loop only frees.
 #pragma once
 
 #include <anyevent/backend.hpp>
@@ -32,6 +37,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ae::detail {
@@ -212,6 +218,23 @@ struct loop_impl {
   ~loop_impl();
   loop_impl(const loop_impl&) = delete;
   loop_impl& operator=(const loop_impl&) = delete;
+
+  /// A new loop behind a handle whose last copy calls release().
+  static std::shared_ptr<loop_impl> make(const backend::ops* ops, void* native, bool library_default);
+  /// The last handle went: tear the loop down (note 6). Its memory stays while blocks of
+  /// watcher handles that outlived it remain, and goes with the last of them.
+  static void release(loop_impl* l) noexcept;
+  /// Every started block that has not been deleted yet (any kind).
+  std::size_t blocks = 0;
+  /// Torn down: the backend is gone and no watcher is linked anywhere the loop looks.
+  bool dead = false;
+  /// A block was deleted: frees a dead loop with its last block.
+  void block_gone() noexcept {
+    if (--blocks == 0 && dead) delete this;
+  }
+  /// Per-loop objects of other modules (ae::dns's default resolver), destroyed first in
+  /// teardown, while every watcher may still be stopped normally.
+  std::vector<std::pair<const void*, std::shared_ptr<void>>> attachments;
 
   const backend::ops* ops;
   void* be = nullptr;

@@ -181,7 +181,7 @@ void fd_closing(int fd) noexcept {
 
 loop adopt_native(std::string_view backend, void* native) {
   const choice c = choose(backend);
-  return loop(std::make_shared<loop_impl>(c.ops, native, false));
+  return loop(loop_impl::make(c.ops, native, false));
 }
 
 }  // namespace ae::detail
@@ -193,7 +193,7 @@ using namespace detail;
 loop loop::create(std::string_view backend) {
   const std::string env = backend.empty() ? env_backend() : std::string();
   const choice c = choose(backend.empty() ? std::string_view(env) : backend);
-  return loop(std::make_shared<loop_impl>(c.ops, nullptr, false));
+  return loop(loop_impl::make(c.ops, nullptr, false));
 }
 
 loop& default_loop() {
@@ -202,7 +202,7 @@ loop& default_loop() {
     const choice c = choose(env_backend());
     // A host that runs libev's or libuv's own default loop then drives ae's default loop.
     const bool wrap = c.name == "libev" || c.name == "libuv";
-    default_instance = new loop(std::make_shared<loop_impl>(c.ops, nullptr, wrap));
+    default_instance = new loop(loop_impl::make(c.ops, nullptr, wrap));
   }
   return *default_instance;
 }

@@ -128,6 +128,7 @@ block* signal_start(loop_impl* l, int signum, unique_function<void()>&& cb) {
   }
   l->signals[signum].push_front(b);
   ++l->alive;
+  ++l->blocks;
   return b;
 }
 

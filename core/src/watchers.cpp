@@ -88,6 +88,7 @@ block* io_start(loop_impl* l, int fd, poll events, unique_function<void(poll)>&&
     throw;
   }
   ++l->alive;
+  ++l->blocks;
   return b;
 }
 
@@ -104,6 +105,7 @@ block* timer_start(loop_impl* l, std::int64_t after, std::int64_t interval, uniq
     throw;
   }
   ++l->alive;
+  ++l->blocks;
   if (t->heap_index == 0) l->rearm();
   return t;
 }
@@ -116,6 +118,7 @@ block* idle_start(loop_impl* l, unique_function<void()>&& cb) {
   if (l->idles.empty()) l->ops->idle(l->be, true);
   l->idles.push_front(b);
   ++l->alive;
+  ++l->blocks;
   return b;
 }
 
@@ -126,21 +129,28 @@ block* async_start(loop_impl* l, unique_function<void()>&& cb) {
   b->cb = std::move(cb);
   l->asyncs.push_front(b);
   ++l->alive;
+  ++l->blocks;
   return b;
 }
 
 void async_send(block* b) noexcept {
   auto* a = static_cast<async_block*>(b);
-  if (a->pending.exchange(true)) return;  // already on its way: sends merge
   loop_impl* l = a->loop;
+  if (l->dead) return;  // the loop is gone (loop_impl note 6): nothing to wake
+  if (a->pending.exchange(true)) return;  // already on its way: sends merge
   l->async_pending.store(true);
   l->ops->wakeup(l->be);
 }
 
-bool block_active(const block* b) noexcept { return b->active; }
+bool block_active(const block* b) noexcept { return b->active && !b->loop->dead; }
 
 void block_stop(block* b) noexcept {
   loop_impl* l = b->loop;
+  if (l->dead) {  // torn down without it (loop_impl note 6): only the memory is left
+    b->active = false;
+    delete_block(b);
+    return;
+  }
   switch (b->k) {
     case kind::io: {
       auto* w = static_cast<io_block*>(b);
@@ -192,14 +202,16 @@ void block_stop(block* b) noexcept {
 }
 
 void delete_block(block* b) noexcept {
+  loop_impl* l = b->loop;  // counted after the callable is gone: it may release the loop
   switch (b->k) {
-    case kind::io: pool_delete(static_cast<io_block*>(b)); return;
-    case kind::timer: pool_delete(static_cast<timer_block*>(b)); return;
-    case kind::idle: delete static_cast<idle_block*>(b); return;
-    case kind::async: delete static_cast<async_block*>(b); return;
-    case kind::signal: delete static_cast<signal_block*>(b); return;
-    case kind::child: delete static_cast<child_block*>(b); return;
+    case kind::io: pool_delete(static_cast<io_block*>(b)); break;
+    case kind::timer: pool_delete(static_cast<timer_block*>(b)); break;
+    case kind::idle: delete static_cast<idle_block*>(b); break;
+    case kind::async: delete static_cast<async_block*>(b); break;
+    case kind::signal: delete static_cast<signal_block*>(b); break;
+    case kind::child: delete static_cast<child_block*>(b); break;
   }
+  l->block_gone();
 }
 
 }  // namespace ae::detail
