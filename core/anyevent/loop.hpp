@@ -26,6 +26,11 @@ void loop_post(loop_impl*, unique_function<void()>&& f);
 void loop_postpone(loop_impl*, unique_function<void()>&& f);
 /// True while a callback of any loop runs on this thread.
 bool in_callback() noexcept;
+/// The object of loop `l` that `key` names, made by `make` on first use, destroyed (newest
+/// first) when the last handle of `l` goes, before any watcher of `l` is torn down. For
+/// modules that keep one object per loop (ae::dns's default resolver); loop thread only.
+/// The object must not keep a handle of `l`, or the loop never goes.
+void* loop_attachment(loop_impl* l, const void* key, unique_function<std::shared_ptr<void>()>&& make);
 }  // namespace detail
 
 class loop {

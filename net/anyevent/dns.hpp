@@ -195,7 +195,9 @@ class resolver {
 };
 
 /// The resolver shared by everything on loop `l`, configured by system_options() on first
-/// use. It lives (and keeps `l` alive) until the process ends.
+/// use. It lives as long as `l`: when the last handle of `l` goes, it goes first, and its
+/// outstanding queries are cancelled without calling back. Assigning another resolver made
+/// on `l` to it makes `l` live until the process ends (that resolver holds a handle of `l`).
 resolver& default_resolver(loop& l = default_loop());
 
 /// The same queries on default_resolver(l).

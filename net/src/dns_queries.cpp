@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <mutex>
 #include <utility>
 
 namespace ae::dns {
@@ -219,16 +218,14 @@ guard resolver::host(std::string_view name, int family, host_cb cb) {
 }
 
 resolver& default_resolver(loop& l) {
-  // One per loop, created on first use and never destroyed: it outlives every query of the
-  // program, and static destruction order could otherwise tear it down after its loop.
-  static std::mutex m;
-  static auto* table = new std::vector<std::pair<detail::loop_impl*, resolver*>>;
-  std::lock_guard lock(m);
-  for (auto& [impl, r] : *table)
-    if (impl == l.impl()) return *r;
-  auto* r = new resolver(l);
-  table->emplace_back(l.impl(), r);
-  return *r;
+  // One per loop, kept by the loop itself and destroyed with it (cancelling what is still
+  // outstanding). The handle it runs on does not own the loop: owning it would keep the loop
+  // alive forever.
+  static const char key = 0;
+  return *static_cast<resolver*>(detail::loop_attachment(l.impl(), &key, [&l] {
+    loop unowned(std::shared_ptr<detail::loop_impl>(std::shared_ptr<void>(), l.impl()));
+    return std::static_pointer_cast<void>(std::make_shared<resolver>(unowned));
+  }));
 }
 
 guard a(std::string_view name, addresses_cb cb, loop& l) {
