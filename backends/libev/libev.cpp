@@ -131,7 +131,7 @@ void on_io(struct ev_loop*, ev_io* w, int revents) noexcept {
   instance* b = static_cast<instance*>(w->data);
   const unsigned bits = revents & EV_ERROR ? ev_read | ev_write : static_cast<unsigned>(revents) & (ev_read | ev_write);
   // The hook may stop w, or destroy the whole backend: nothing here touches either after it.
-  b->hooks.io(b->hooks.core, w->fd, bits);
+  b->hooks.io(b->hooks.core, w, bits);  // w is the slot's first member
 }
 
 /// Runs just before libev's fd_reify: a changed fd closed since would make epoll_ctl answer

@@ -79,7 +79,7 @@ struct instance;
 
 /// The core's per-fd storage (io_size bytes, zeroed, never moved): this header, then
 /// libevent's struct event, whose size libevent reports at run time.
-struct alignas(16) slot {
+struct slot {
   instance* owner;
   std::uint8_t want;    // interest the core asked for
   std::uint8_t added;   // interest of our added event; 0: not added
@@ -220,14 +220,14 @@ void wakeup_cb(evutil_socket_t, short, void* p) {
   l->hooks.wakeup(l->hooks.core);
 }
 
-void io_cb(evutil_socket_t fd, short what, void* arg) {
+void io_cb(evutil_socket_t, short what, void* arg) {
   auto* s = static_cast<slot*>(arg);
   // A deferred deletion (note 4) may still report; `want` filters it.
   const unsigned bits = (static_cast<unsigned>(what) >> 1) & s->want;
   if (!bits) return;
   instance* l = s->owner;
   ++l->deliveries;
-  l->hooks.io(l->hooks.core, static_cast<int>(fd), bits);
+  l->hooks.io(l->hooks.core, s, bits);
 }
 
 /// Leave the wakeup event out of the events that keep a loop alive (note 2).

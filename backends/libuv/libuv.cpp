@@ -70,13 +70,13 @@ struct instance;
 
 /// One fd's uv_poll_t (note 2). Its memory outlives the instance when the host runs the
 /// close callbacks later, so nothing here is needed to free it. h.data is the instance
-/// (nullptr once closing); h comes first, so a uv_poll_t* is also a poll_handle*. 200 bytes:
-/// one malloc size class below 208, which keeps ae over libuv within raw libuv + 64 B.
+/// (nullptr once closing); h comes first, so a uv_poll_t* is also a poll_handle*. 208 bytes
+/// (malloc's 224-byte class) keep ae over libuv within raw libuv + 64 B.
 struct poll_handle {
   uv_poll_t h;
   poll_handle* prev = nullptr;
   poll_handle* next = nullptr;
-  int fd;
+  void* slot;         // the core's slot of this fd, which hooks.io takes
   unsigned mask = 0;  // what the core asked for; the handle is stopped when 0
   dev_t dev;          // the file it was made for (note 3)
   ino_t ino;
@@ -110,7 +110,7 @@ struct instance {
 };
 
 instance* of(void* be) noexcept { return static_cast<instance*>(be); }
-static_assert(std::is_standard_layout_v<poll_handle> && sizeof(poll_handle) <= 200);
+static_assert(std::is_standard_layout_v<poll_handle> && sizeof(poll_handle) <= 208);
 uv_handle_t* as_handle(void* h) noexcept { return static_cast<uv_handle_t*>(h); }
 
 int uv_events(unsigned mask) noexcept {
@@ -145,13 +145,14 @@ void now_update(void* be) noexcept {
 /// b outlives the hook even if the hook destroys the loop: on a loop we do not own it is
 /// freed by a close callback that runs later, and a loop we own cannot be destroyed from
 /// inside its own uv_run.
+/// Hooks never nest (a callback cannot run an iteration: recursive_wait), so in_hook is
+/// simply set and cleared.
 template <class F>
 void deliver(instance* b, bool counts, F&& hook) {
   if (counts) ++b->delivered;
-  const bool outer = b->in_hook;
   b->in_hook = true;
   hook();
-  b->in_hook = outer;
+  b->in_hook = false;
 }
 
 void on_spin(uv_idle_t*) noexcept {}  // its being active is the point
@@ -295,17 +296,16 @@ void close_poll(instance* b, poll_handle* p) noexcept {
 }
 
 void on_poll(uv_poll_t* h, int status, int events) noexcept {
+  static_assert(UV_READABLE == ev_read && UV_WRITABLE == ev_write, "libuv's bits are the core's: no mapping per event");
   poll_handle* p = of(as_handle(h));
   auto* b = static_cast<instance*>(h->data);
   if (!b) return;
-  unsigned bits = 0;
-  if (status < 0 || (events & UV_DISCONNECT)) {
-    bits = ev_read | ev_write;
-  } else {
-    if (events & UV_READABLE) bits |= ev_read;
-    if (events & UV_WRITABLE) bits |= ev_write;
+  if (status >= 0 && !(events & UV_DISCONNECT)) [[likely]] {
+    const unsigned bits = static_cast<unsigned>(events) & (ev_read | ev_write);
+    deliver(b, true, [b, p, bits] { b->hooks.io(b->hooks.core, p->slot, bits); });
+    return;
   }
-  deliver(b, true, [b, p, bits] { b->hooks.io(b->hooks.core, p->fd, bits); });
+  deliver(b, true, [b, p] { b->hooks.io(b->hooks.core, p->slot, ev_read | ev_write); });
   // The callbacks may have changed the mask or closed the handle (even destroyed the whole
   // backend); p itself lives until its close callback, which runs after this one returns.
   if (status < 0 && p->h.data && p->mask && !uv_is_active(as_handle(&p->h)))
@@ -313,7 +313,7 @@ void on_poll(uv_poll_t* h, int status, int events) noexcept {
 }
 
 /// A new handle for fd; returns 0 or an errno (EPERM: cannot be polled; EBADF; EEXIST).
-int open_poll(instance* b, int fd, poll_handle*& out) {
+int open_poll(instance* b, int fd, void* slot, poll_handle*& out) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return errno;
   const int flags = ::fcntl(fd, F_GETFL);
@@ -325,7 +325,7 @@ int open_poll(instance* b, int fd, poll_handle*& out) {
   }
   if (flags >= 0 && !(flags & O_NONBLOCK)) ::fcntl(fd, F_SETFL, flags);  // note 4
   p->h.data = b;
-  p->fd = fd;
+  p->slot = slot;
   p->dev = st.st_dev;
   p->ino = st.st_ino;
   p->next = b->handles;
@@ -355,7 +355,7 @@ int io(void* be, void* slot, int fd, unsigned old_mask, unsigned new_mask) {
     p = nullptr;
   }
   if (!p)
-    if (const int err = open_poll(b, fd, p)) return err;
+    if (const int err = open_poll(b, fd, slot, p)) return err;
   // Fails only with EEXIST, when the host polls this fd itself; the handle stays stopped.
   const int r = uv_poll_start(&p->h, uv_events(new_mask), on_poll);
   p->mask = r ? 0 : new_mask;

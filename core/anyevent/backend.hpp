@@ -17,7 +17,9 @@
 
 namespace ae::backend {
 
-inline constexpr std::uint32_t abi_version = 1;
+// 2: hooks.io takes the fd's slot instead of the fd number (the core's per-event lookup
+// went away with it).
+inline constexpr std::uint32_t abi_version = 2;
 
 /// Readiness bits, identical to the values of ae::poll.
 inline constexpr unsigned ev_read = 1, ev_write = 2;
@@ -26,7 +28,9 @@ inline constexpr unsigned ev_read = 1, ev_write = 2;
 /// the backend's run function (or the host's, for an adopted loop).
 struct core_hooks {
   void* core;
-  void (*io)(void* core, int fd, unsigned revents);  // fd ready; error/hangup reported as read|write
+  // An fd is ready. `slot` is that fd's io_size bytes, as last passed to ops::io: the core
+  // finds its state from it without a lookup. Error/hangup are reported as read|write.
+  void (*io)(void* core, void* slot, unsigned revents);
   void (*timer)(void* core);                         // the armed deadline was reached
   void (*idle)(void* core);                          // idle enabled and nothing else pending
   void (*wakeup)(void* core);                        // wakeup() was called since the last delivery

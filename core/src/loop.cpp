@@ -17,16 +17,18 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <system_error>
 
 namespace ae::detail {
 
-thread_local int callback_depth = 0;
+thread_local int callback_depth __attribute__((tls_model("initial-exec"))) = 0;
 
 bool in_callback() noexcept { return callback_depth > 0; }
 
 loop_impl::loop_impl(const backend::ops* o, void* native, bool library_default) : ops(o) {
   hooks = {this, &on_io, &on_timer, &on_idle, &on_wakeup};
+  record_size = sizeof(fd_entry) + ((std::size_t{ops->io_size} + 7) & ~std::size_t{7});
   char err[256] = "";
   be = ops->create({&hooks, native, library_default}, err, sizeof err);
   if (!be)
@@ -63,14 +65,10 @@ void loop_impl::release(loop_impl* l) noexcept {
   }
   signal_release_loop(l);
   // 3. The backend sees nothing of ours any more, then goes.
-  for (std::size_t c = 0; c < l->fd_chunks.size(); ++c) {
-    if (!l->fd_chunks[c]) continue;
-    for (int i = 0; i < (1 << chunk_bits); ++i) {
-      auto& e = l->fd_chunks[c]->entries[i];
-      const int fd = static_cast<int>((c << chunk_bits) + i);
-      if (e.mask && !e.always_ready) l->ops->io(l->be, l->slot(fd), fd, e.mask, 0);
-      e.mask = 0;
-    }
+  for (std::uint32_t i = 0; i < l->records; ++i) {
+    fd_entry* e = l->record(i);
+    if (e->mask && !e->always_ready) l->ops->io(l->be, l->slot(e), e->fd, e->mask, 0);
+    e->mask = 0;
   }
   if (l->armed >= 0) l->ops->timer(l->be, -1);
   l->ops->idle(l->be, false);
@@ -85,21 +83,34 @@ loop_impl::~loop_impl() = default;
 
 fd_entry& loop_impl::entry(int fd) {
   const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
-  if (c >= fd_chunks.size()) fd_chunks.resize(c + 1);
-  if (!fd_chunks[c]) {
-    // Two allocations per 64 fds (entries, backend slots); none per watcher start after that.
-    auto chunk = std::make_unique<fd_chunk>();
-    const std::size_t size = std::max<std::size_t>(ops->io_size, 1);
-    chunk->slots.reset(new std::byte[size * (1 << chunk_bits)]());
-    fd_chunks[c] = std::move(chunk);
+  if (c >= fd_table.size()) fd_table.resize(c + 1);
+  if (!fd_table[c]) fd_table[c].reset(new std::uint32_t[1 << chunk_bits]());
+  std::uint32_t& r = fd_table[c][fd & chunk_mask];
+  if (!r) {
+    new_entry(fd);
+    r = records;
   }
-  return fd_chunks[c]->entries[fd & ((1 << chunk_bits) - 1)];
+  return *record(r - 1);
+}
+
+/// A zeroed record (entry + backend slot). Records only come and never go: a slot may keep
+/// backend state for its fd number after the last watcher went (backend.hpp).
+fd_entry* loop_impl::new_entry(int fd) {
+  if ((records & chunk_mask) == 0) {
+    fd_arena.reserve(fd_arena.size() + 1);
+    fd_arena.emplace_back(new std::byte[record_size << chunk_bits]());
+  }
+  auto* e = new (record(records)) fd_entry;
+  ++records;
+  e->fd = fd;
+  return e;
 }
 
 /// Recompute the union mask of fd's watchers and tell the backend when it changed.
-void loop_impl::update_fd(int fd, fd_entry& e) {
+void loop_impl::update_fd(fd_entry& e) {
+  const int fd = e.fd;
   unsigned want = 0;
-  for (auto* w = e.watchers.head; w; w = w->next) want |= w->mask;
+  for (auto* w = e.head; w; w = w->next) want |= w->mask;
   if (want == e.mask) return;
   if (e.always_ready) {
     if (!want) {
@@ -108,22 +119,22 @@ void loop_impl::update_fd(int fd, fd_entry& e) {
       std::erase(always_ready, fd);
       rearm();
     } else {
-      e.mask = want;
+      e.mask = static_cast<std::uint8_t>(want);
     }
     return;
   }
-  const int err = ops->io(be, slot(fd), fd, e.mask, want);
+  const int err = ops->io(be, slot(&e), fd, e.mask, want);
   if (err == EPERM) {
     // POSIX poll reports such fds (regular files) as always ready; so do we, everywhere.
-    if (e.mask) ops->io(be, slot(fd), fd, e.mask, 0);
+    if (e.mask) ops->io(be, slot(&e), fd, e.mask, 0);
     e.always_ready = true;
-    e.mask = want;
+    e.mask = static_cast<std::uint8_t>(want);
     always_ready.push_back(fd);
     rearm();
     return;
   }
   if (err) throw std::system_error(err, std::generic_category(), "ae::io: cannot watch fd " + std::to_string(fd));
-  e.mask = want;
+  e.mask = static_cast<std::uint8_t>(want);
 }
 
 // ---- timer heap (4-ary: shallower than binary, and 4 children share a cache line; the
@@ -175,14 +186,31 @@ void loop_impl::rearm() noexcept {
 
 // ---- hooks ----
 
-void loop_impl::on_io(void* core, int fd, unsigned revents) {
-  auto* l = static_cast<loop_impl*>(core);
-  fd_entry* e = l->find(fd);
-  if (!e) return;
-  e->watchers.dispatch([&](io_block* w) {
-    const unsigned bits = w->mask & revents;
-    if (bits) l->call(w, static_cast<poll>(bits));
-  });
+// flatten: the callback's invocation is inlined here (its exception parking costs nothing
+// until a callback throws); a call per event to a shared invoke() costs about 10 instructions.
+__attribute__((flatten)) void loop_impl::on_io(void* core, void* slot, unsigned revents) {
+  static_cast<loop_impl*>(core)->io_ready(*entry_of(slot), revents);
+}
+
+inline void loop_impl::io_ready(fd_entry& e, unsigned revents) noexcept {
+  io_block* w = e.head;
+  if (w && !w->next) [[likely]] {
+    // One watcher: whatever its callback starts or stops, nobody else is due in this call.
+    if (const unsigned bits = w->mask & revents) call(w, static_cast<poll>(bits));
+    return;
+  }
+  dispatch_io(e, revents);
+}
+
+/// Several watchers on one fd, each called with its own bits (note 4 of loop_impl.hpp).
+__attribute__((noinline)) void loop_impl::dispatch_io(fd_entry& e, unsigned revents) noexcept {
+  io_block* const saved = io_cursor;
+  for (io_block* w = e.head; w;) {
+    io_cursor = w->next;
+    if (const unsigned bits = w->mask & revents) call(w, static_cast<poll>(bits));
+    w = io_cursor;
+  }
+  io_cursor = saved;
 }
 
 void loop_impl::on_timer(void* core) {
@@ -228,8 +256,8 @@ void loop_impl::on_timer(void* core) {
   }
   // Index-based: callbacks may add or remove always-ready fds.
   for (std::size_t i = 0; i < l->always_ready.size(); ++i) {
-    const int fd = l->always_ready[i];
-    on_io(core, fd, l->find(fd)->mask);
+    fd_entry& e = *l->find(l->always_ready[i]);
+    l->io_ready(e, e.mask);
   }
   l->in_timer_dispatch = false;
   l->rearm();

@@ -5,15 +5,22 @@
 //    so handles move freely while the core holds the block). io and timer blocks, the ones
 //    started by the thousand, are 64-byte slots of the loop's block_pool; the rarer kinds
 //    come from operator new.
-// 2. io watchers hang off a table indexed by fd. The backend sees one registration per fd
-//    with the union of the watchers' masks (libuv allows one poll handle per fd; libev's
-//    backend_modify works the same way), so two watchers on one fd cost one registration.
+// 2. io watchers hang off a per-fd entry, found through a table indexed by fd. The backend
+//    sees one registration per fd with the union of the watchers' masks (libuv allows one
+//    poll handle per fd; libev's backend_modify works the same way), so two watchers on one
+//    fd cost one registration. Entries exist only for fds ever watched (an fd number never
+//    watched costs four bytes of table), and each carries the backend's per-fd state right
+//    behind it: one record per watched fd, whatever the fd numbers in between. Backends hand
+//    the slot back with each event (hooks.io), so dispatch needs no lookup by fd.
 // 3. Timers are a 4-ary min-heap of {deadline, block*}: the deadline sits beside the pointer,
 //    so sifting never dereferences a block (cache misses dominate timer cost). The backend
 //    only ever sees the earliest deadline, so fixed-rate intervals, "never early" and the
 //    order of equal deadlines are decided here, once, for every backend.
 // 4. Lists are intrusive and iterated through a cursor that erase() advances, so a callback
-//    may stop or destroy itself or any sibling while its list is being dispatched.
+//    may stop or destroy itself or any sibling while its list is being dispatched. An fd's
+//    io list uses the loop's one io cursor (io dispatches never nest: a callback cannot run
+//    an iteration), which keeps an fd entry at 16 bytes; an fd with one watcher, the common
+//    case, is dispatched without a cursor at all.
 // 5. Nothing on the dispatch path allocates: scratch vectors keep their capacity.
 // 6. Watcher handles may outlive their loop (members declared in the wrong order, a handle
 //    kept in a global). When the last loop handle goes, the loop is torn down — attachments,
@@ -200,11 +207,15 @@ struct child_block : list_block {
   unique_function<void(pid_t, int)> cb;
 };
 
+/// One watched fd. In memory it is followed by the backend's io_size bytes for this fd
+/// (loop_impl::slot), in a record that never moves and lives as long as the loop.
 struct fd_entry {
-  ilist<io_block> watchers;
-  unsigned mask = 0;          // union registered with the backend
+  io_block* head = nullptr;   // the fd's watchers, newest first
+  int fd;
+  std::uint8_t mask = 0;      // union registered with the backend
   bool always_ready = false;  // the backend said EPERM: report ready every iteration
 };
+static_assert(sizeof(fd_entry) == 16 && alignof(fd_entry) == 8);
 
 inline constexpr std::uint32_t npos = 0xffffffffu;
 
@@ -249,23 +260,45 @@ struct loop_impl {
   bool stop_requested = false;
   std::exception_ptr pending_exception;
 
-  // io: entries and backend slots in chunks of 64 fds that never move — a dispatch in
-  // progress holds a reference to an entry while callbacks may watch new, higher fds.
+  // io (note 2): records (an entry followed by the backend's slot) are numbered in the order
+  // their fds were first watched and live in chunks of 64 that never move — a dispatch in
+  // progress holds a reference to an entry while callbacks may watch new fds. fd -> record
+  // number + 1 (0: none) through chunks of 64 four-byte numbers. Equal chunks: the last one
+  // is the only one with unused room, and a dense range of fds wastes nothing.
   static constexpr int chunk_bits = 6;
-  struct fd_chunk {
-    fd_entry entries[1 << chunk_bits];
-    std::unique_ptr<std::byte[]> slots;
-  };
-  std::vector<std::unique_ptr<fd_chunk>> fd_chunks;
-  /// The backend's per-fd state (io_size bytes) of an fd whose entry exists.
-  void* slot(int fd) noexcept {
-    return fd_chunks[static_cast<std::size_t>(fd) >> chunk_bits]->slots.get() +
-           std::max<std::size_t>(ops->io_size, 1) * static_cast<std::size_t>(fd & ((1 << chunk_bits) - 1));
+  static constexpr std::uint32_t chunk_mask = (1u << chunk_bits) - 1;
+  std::vector<std::unique_ptr<std::uint32_t[]>> fd_table;
+  std::vector<std::unique_ptr<std::byte[]>> fd_arena;
+  std::uint32_t records = 0;      // records handed out
+  std::size_t record_size = 0;    // fd_entry plus io_size, rounded up to 8
+  io_block* io_cursor = nullptr;  // next watcher of the fd being dispatched (note 4)
+  fd_entry* record(std::uint32_t i) noexcept {
+    return reinterpret_cast<fd_entry*>(fd_arena[i >> chunk_bits].get() + (i & chunk_mask) * record_size);
   }
+  /// The backend's per-fd state (io_size bytes) behind an entry, and back.
+  static void* slot(fd_entry* e) noexcept { return e + 1; }
+  static fd_entry* entry_of(void* slot) noexcept { return static_cast<fd_entry*>(slot) - 1; }
+  /// The backend's per-fd state of an fd whose entry exists.
+  void* slot(int fd) noexcept { return slot(find(fd)); }
   /// The entry of fd, or nullptr if that fd was never watched.
   fd_entry* find(int fd) noexcept {
     const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
-    return c < fd_chunks.size() && fd_chunks[c] ? &fd_chunks[c]->entries[fd & ((1 << chunk_bits) - 1)] : nullptr;
+    if (c >= fd_table.size() || !fd_table[c]) return nullptr;
+    const std::uint32_t r = fd_table[c][fd & chunk_mask];
+    return r ? record(r - 1) : nullptr;
+  }
+  void io_link(fd_entry& e, io_block* w) noexcept {
+    w->prev = nullptr;
+    w->next = e.head;
+    if (e.head) e.head->prev = w;
+    e.head = w;
+  }
+  void io_unlink(fd_entry& e, io_block* w) noexcept {
+    if (io_cursor == w) io_cursor = w->next;
+    if (w->prev) w->prev->next = w->next;
+    else e.head = w->next;
+    if (w->next) w->next->prev = w->prev;
+    w->prev = w->next = nullptr;
   }
   std::vector<int> always_ready;                          // fds with always_ready set
 
@@ -294,7 +327,9 @@ struct loop_impl {
   // --- used by the watcher code ---
   std::int64_t now() const noexcept { return ops->now(be); }
   fd_entry& entry(int fd);
-  void update_fd(int fd, fd_entry& e);
+  fd_entry* new_entry(int fd);
+  void update_fd(fd_entry& e);
+  void dispatch_io(fd_entry& e, unsigned revents) noexcept;
   void heap_push(timer_block* t, std::int64_t deadline);
   void heap_remove(timer_block* t);
   void heap_sift_down(std::uint32_t i);
@@ -315,7 +350,8 @@ struct loop_impl {
   }
 
   // backend hooks
-  static void on_io(void* core, int fd, unsigned revents);
+  static void on_io(void* core, void* slot, unsigned revents);
+  void io_ready(fd_entry& e, unsigned revents) noexcept;
   static void on_timer(void* core);
   static void on_idle(void* core);
   static void on_wakeup(void* core);
@@ -344,7 +380,10 @@ inline void loop_impl::heap_push(timer_block* t, std::int64_t deadline) {
 }
 
 /// Depth of user callbacks on this thread (recv() inside one throws recursive_wait).
-extern thread_local int callback_depth;
+/// initial-exec: counted around every callback, and the default model for a shared library
+/// costs a __tls_get_addr call per access (about 20 instructions a dispatched event).
+/// glibc keeps static TLS room for a few such bytes, so a dlopen'ed libanyevent still works.
+extern thread_local int callback_depth __attribute__((tls_model("initial-exec")));
 
 /// Runs a user callback: counts the depth and parks an exception for run() to rethrow
 /// (exceptions must not unwind through a C library's frames).

@@ -79,11 +79,11 @@ block* io_start(loop_impl* l, int fd, poll events, unique_function<void(poll)>&&
   b->fd = fd;
   b->mask = static_cast<std::uint8_t>(mask);
   b->cb = std::move(cb);
-  e.watchers.push_front(b);
+  l->io_link(e, b);
   try {
-    l->update_fd(fd, e);
+    l->update_fd(e);
   } catch (...) {
-    e.watchers.erase(b);
+    l->io_unlink(e, b);
     pool_delete(b);
     throw;
   }
@@ -155,10 +155,10 @@ void block_stop(block* b) noexcept {
     case kind::io: {
       auto* w = static_cast<io_block*>(b);
       auto& e = *l->find(w->fd);
-      e.watchers.erase(w);
+      l->io_unlink(e, w);
       --l->alive;
       try {
-        l->update_fd(w->fd, e);
+        l->update_fd(e);
       } catch (const std::exception& ex) {
         // Shrinking a registration can only fail if the fd was closed under us.
         log::write(log::level::debug, ex.what());

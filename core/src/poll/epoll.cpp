@@ -172,7 +172,7 @@ void run_once(void* be, bool nowait) {
       drain_wakeup(*l);
       continue;
     }
-    const slot* s = static_cast<std::size_t>(fd) < l->by_fd.size() ? l->by_fd[fd] : nullptr;
+    slot* s = static_cast<std::size_t>(fd) < l->by_fd.size() ? l->by_fd[fd] : nullptr;
     if (!s || s->closes != static_cast<std::uint8_t>(ev.data.u64 >> 32)) {  // (b)
       leftover = true;
       continue;
@@ -180,7 +180,7 @@ void run_once(void* be, bool nowait) {
     unsigned bits = 0;
     if (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) bits |= backend::ev_read;
     if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) bits |= backend::ev_write;
-    l->hooks.io(l->hooks.core, fd, bits);
+    l->hooks.io(l->hooks.core, s, bits);
   }
   // A full array means more may be waiting: grow it (rare; never per event).
   if (n == static_cast<int>(l->events.size())) l->events.resize(l->events.size() * 2);

@@ -126,7 +126,7 @@ void run_once(void* be, bool nowait) {
       if (re & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) bits |= backend::ev_read;
       if (re & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) bits |= backend::ev_write;
       dispatched = true;
-      l->hooks.io(l->hooks.core, l->pfds[i].fd, bits);
+      l->hooks.io(l->hooks.core, l->owners[i], bits);
     }
   }
   finish_iteration(*l, dispatched, due);
