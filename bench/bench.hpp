@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <sys/socket.h>
 #include <vector>
@@ -59,6 +60,16 @@ struct pingpong_config {
 
 struct pingpong_result {
   double rt_per_s = 0;
+};
+
+struct dns_config {
+  int depth;      // queries in flight
+  int queries;    // per run
+  bool stay_open; // ae::dns::options::stay_open / ARES_FLAG_STAYOPEN
+};
+
+struct dns_result {
+  double qps = 0;
 };
 
 // ---- the socket pairs of the io workload, shared by every side of one run ----
@@ -177,6 +188,32 @@ struct pingpong_ctx {
     if (::send(fd, msg, message_size, MSG_NOSIGNAL) != message_size) ++failures;
   }
 };
+
+// ---- the dns workload: dns.cpp when net/ and c-ares are built, else dns_none.cpp ----
+
+/// Whether this binary can run the dns workload (dns_none.cpp: false).
+bool dns_built();
+
+/// A dnsmasq on 127.0.0.1 and a free port answering A queries for b.test; killed with the
+/// object. Throws std::runtime_error when it cannot be started.
+class dns_responder {
+ public:
+  dns_responder();
+  ~dns_responder();
+  dns_responder(const dns_responder&) = delete;
+  dns_responder& operator=(const dns_responder&) = delete;
+  std::string server() const;  // "127.0.0.1:port"
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+void dns_library_init();
+/// c-ares on a minimal epoll loop (the baseline).
+dns_result run_dns_raw(const dns_config& c, const dns_responder& server);
+/// ae::dns on a loop of `backend` ("poll", "libev", …).
+dns_result run_dns_ae(const dns_config& c, const dns_responder& server, const std::string& backend);
 
 // ---- one side ----
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <span>
 #include <string>
@@ -70,7 +71,8 @@ class dns_resolver : public std::enable_shared_from_this<dns_resolver> {
 
   /// Queues a query (search: apply the search list). `done` runs once from the loop.
   guard submit(std::string_view name, dns::rr_type type, bool search, dns_done done);
-  /// Cancels every query without calling back and releases c-ares. Idempotent.
+  /// Cancels every query without calling back and releases c-ares (once ares_process_fd()
+  /// returned, when called from a callback inside it). Idempotent.
   void shutdown() noexcept;
 
   std::size_t in_flight() const noexcept { return in_flight_; }
@@ -91,6 +93,9 @@ class dns_resolver : public std::enable_shared_from_this<dns_resolver> {
 
   void cancel(std::uint64_t id) noexcept;
   void submit_ready() noexcept;
+  void deliver_now(std::uint64_t id) noexcept;
+  void process(ares_socket_t read_fd, ares_socket_t write_fd);
+  void release_channel() noexcept;
   void pump();
   void rearm_timer() noexcept;
   void schedule_kick() noexcept;
@@ -108,8 +113,12 @@ class dns_resolver : public std::enable_shared_from_this<dns_resolver> {
   std::vector<socket_watch> sockets_;
   timer timer_;                           // follows ares_timeout()
   time_point timer_deadline_{};
-  timer kick_;                            // delivers answers c-ares gave synchronously
+  timer kick_;                            // delivers completed_ (synchronous answers, and
+                                          // the rest of a batch after a callback threw)
   bool pumping_ = false;
+  bool processing_ = false;               // inside ares_process_fd()
+  bool submitting_ = false;               // inside ares_search() / ares_query()
+  std::exception_ptr thrown_;             // by a callback run inside ares_process_fd()
   bool closed_ = false;
 };
 
