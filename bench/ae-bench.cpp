@@ -44,6 +44,7 @@ namespace {
 const char* const usage_text =
     "usage: ae-bench io|timers|pingpong|dns|all [options]\n"
     "       ae-bench phase io|pingpong SIDE [--preset P] [--config K]\n"
+    "       ae-bench phase timers SIDE [--preset P] [--part create|run]\n"
     "\n"
     "Runs each workload with a raw library baseline and with anyevent on the same backend,\n"
     "interleaved in one process (a warm-up pair, then --pairs pairs), pinned to one CPU, and\n"
@@ -79,7 +80,8 @@ const char* const usage_text =
     "none for ae::io ping-pong over X or poll-posix, so 1/1.05 (io loop) and 1/1.10 apply.\n"
     "\n"
     "phase: runs one SIDE (raw-epoll, raw-poll, raw-libev, raw-libevent, raw-libuv, ae/COLUMN)\n"
-    "once and prints the events of its measured phase (for bench/callgrind.sh).\n"
+    "once and prints the events of its measured phase (for bench/callgrind.sh); for timers,\n"
+    "the measured phase is creating them (--part create, the default) or running them.\n"
     "\n"
     "exit status: 0 every bar met, 1 some bar missed, 2 usage error or a run failed.\n";
 
@@ -497,7 +499,7 @@ bool write_json(const std::string& path, const std::vector<row>& rows, int pairs
 }
 
 int run_phase(int argc, char** argv) {
-  // ae-bench phase io|pingpong SIDE [--preset P] [--config K]
+  // ae-bench phase io|pingpong|timers SIDE [--preset P] [--config K] [--part create|run]
   if (argc < 4) {
     std::fputs(usage_text, stderr);
     return 2;
@@ -509,6 +511,8 @@ int run_phase(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--preset" && i + 1 < argc) full = std::string(argv[++i]) == "full";
     else if (a == "--config" && i + 1 < argc) config = std::atoi(argv[++i]);
+    else if (a == "--part" && i + 1 < argc && (std::string(argv[i + 1]) == "create" || std::string(argv[i + 1]) == "run"))
+      timer_measured_part = std::string(argv[++i]) == "run" ? timer_part::run : timer_part::create;
     else {
       std::fprintf(stderr, "ae-bench phase: unknown argument '%s'\n", a.c_str());
       return 2;
@@ -535,6 +539,12 @@ int run_phase(int argc, char** argv) {
     const socket_pairs sp(ws[config].io.pairs);
     const io_result r = s.io(ws[config].io, sp);
     std::printf("events %ld event\n", r.events);
+    return 0;
+  }
+  if (what == "timers" && s.timers) {
+    auto ws = preset_workloads(full, kind::timers);
+    s.timers(ws[0].timers, timer_timeouts(ws[0].timers));
+    std::printf("events %d timer\n", ws[0].timers.count);
     return 0;
   }
   if (what == "pingpong" && s.pingpong) {

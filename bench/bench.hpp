@@ -12,7 +12,8 @@
 //    library makes its user provide (ev_io, struct event, uv_poll_t) are allocated inside the
 //    measured window, as are anyevent's handle vectors, so both sides pay for their storage.
 // 2. The loop phase of the io and ping-pong workloads runs inside ae_bench_measured_phase(),
-//    one extern "C" function callgrind can toggle collection on (bench/callgrind.sh).
+//    one extern "C" function callgrind can toggle collection on (bench/callgrind.sh). Of the
+//    timer workload, the part timer_measured_part names (create or run) runs inside it.
 #pragma once
 
 #include <cerrno>
@@ -127,6 +128,10 @@ struct timer_ctx {
   long fired = 0;
   long total = 0;
 };
+
+/// Which part of the timer workload runs inside ae_bench_measured_phase() (note 2).
+enum class timer_part { create, run };
+inline timer_part timer_measured_part = timer_part::create;
 
 /// The same pseudo-random timeouts (ms, 1..max_ms) for every side.
 std::vector<int> timer_timeouts(const timer_config& c);

@@ -4,9 +4,12 @@
 #
 # Each side runs `ae-bench phase WORKLOAD SIDE` once under callgrind with collection toggled
 # on only inside ae_bench_measured_phase() (the loop phase; setup, re-arm and teardown are
-# not counted), and the collected Ir are divided by the events of that phase.
+# not counted), and the collected Ir are divided by the events of that phase. For timers the
+# measured phase is creating them (-t create) or running them (-t run), per timer; the
+# +60 bar is the io loop's, so timer rows carry no verdict.
 #
-# usage: bench/callgrind.sh [-b AE_BENCH] [-w io|pingpong] [-p quick|full] [-c CONFIG] [COLUMN...]
+# usage: bench/callgrind.sh [-b AE_BENCH] [-w io|pingpong|timers] [-t create|run] [-p quick|full]
+#                           [-c CONFIG] [COLUMN...]
 #   AE_BENCH  the ae-bench binary (default: ./bench/ae-bench, i.e. run from the build folder)
 #   COLUMN    poll, poll-posix, libev, libevent, libuv (default: all)
 # Exit status: 0 every over-X column within +60, 1 one is not, 2 a run failed.
@@ -16,13 +19,15 @@ bench=./bench/ae-bench
 workload=io
 preset=quick
 config=0
-while getopts b:w:p:c:h opt; do
+part=create
+while getopts b:w:t:p:c:h opt; do
   case $opt in
     b) bench=$OPTARG ;;
     w) workload=$OPTARG ;;
+    t) part=$OPTARG ;;
     p) preset=$OPTARG ;;
     c) config=$OPTARG ;;
-    h) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    h) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) exit 2 ;;
   esac
 done
@@ -39,6 +44,7 @@ instructions() {
   out="$tmp/cg.$(echo "$1" | tr '/' '_')"
   extra=
   [ "$workload" = io ] && extra="--config $config"
+  [ "$workload" = timers ] && extra="--part $part"
   # shellcheck disable=SC2086
   if ! valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=ae_bench_measured_phase \
       "$bench" phase "$workload" "$1" --preset "$preset" $extra >"$tmp/stdout" 2>"$tmp/stderr"; then
@@ -54,6 +60,7 @@ instructions() {
 
 # ping-pong: 2 events (one readable server, one readable client) per round trip.
 unit=event
+[ "$workload" = timers ] && unit=timer
 printf '%-11s %-13s %14s %14s %10s  %s\n' column baseline "raw Ir/$unit" "ae Ir/$unit" delta bar
 status=0
 for column in "$@"; do
@@ -63,14 +70,19 @@ for column in "$@"; do
     libev | libevent | libuv) bases=raw-$column ;;
     *) echo "callgrind.sh: unknown column $column" >&2; exit 2 ;;
   esac
+  # The built-in loop's timer baseline is libev (DESIGN §7).
+  case $workload/$column in
+    timers/poll | timers/poll-posix) bases=raw-libev ;;
+  esac
   if ! a=$(instructions "ae/$column"); then status=2; continue; fi
   for base in $bases; do
     if ! r=$(instructions "$base"); then status=2; continue; fi
     line=$(echo "$r $a" | awk '{ r = $1 / $2; a = $3 / $4; printf "%.1f %.1f %+.1f", r, a, a - r }')
     set -- $line
     verdict=-
-    case $column in
-      libev | libevent | libuv)
+    case $workload/$column in
+      timers/*) ;;
+      */libev | */libevent | */libuv)
         if awk "BEGIN { exit !($3 <= 60) }"; then
           verdict="<= +60 PASS"
         else

@@ -78,16 +78,24 @@ timer_result run_timers(const timer_config& c, const std::vector<int>& timeouts)
   auto d = std::make_unique<D>();
   d->now_update();
 
+  auto create = [&] {
+    d->reserve_timers(c.count);
+    for (int i = 0; i < c.count; ++i) d->timer_start(i, timeouts[i], &ctx);
+  };
+  auto run = [&] { d->run_timers(&ctx); };
+  const bool measure_create = timer_measured_part == timer_part::create;
+
   const std::int64_t h0 = heap_bytes();
   const std::int64_t t0 = wall_ns();
-  d->reserve_timers(c.count);
-  for (int i = 0; i < c.count; ++i) d->timer_start(i, timeouts[i], &ctx);
+  if (measure_create) measured_phase(create);
+  else create();
   const std::int64_t t1 = wall_ns();
   r.bytes = static_cast<double>(heap_bytes() - h0) / c.count;
   r.create_ns = static_cast<double>(t1 - t0) / c.count;
 
   const std::int64_t c0 = thread_cpu_ns();
-  d->run_timers(&ctx);
+  if (measure_create) run();
+  else measured_phase(run);
   const std::int64_t c1 = thread_cpu_ns();
   if (ctx.fired != c.count)
     die("timer workload: " + std::to_string(ctx.fired) + " of " + std::to_string(c.count) + " timers fired");

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <ratio>
 #include <type_traits>
 #include <utility>
 
@@ -28,6 +29,19 @@ std::int64_t checked_ns(std::chrono::duration<Rep, Period> d, const char* who) {
     if (!(d.count() >= 0) || !std::isfinite(static_cast<double>(d.count()))) throw_invalid_duration(who);
     const double ns = std::chrono::duration<double, std::nano>(d).count();  // may overflow to inf: saturate
     return ns < 9.2e18 ? static_cast<std::int64_t>(ns) : std::numeric_limits<std::int64_t>::max();
+  } else if constexpr (std::is_integral_v<Rep> && sizeof(Rep) <= sizeof(std::int64_t) &&
+                       std::ratio_divide<Period, std::nano>::den == 1) {
+    // Whole nanoseconds per tick (ns, us, ms, s, …): one compare against a compile-time
+    // limit instead of a trip through long double, on every timer start.
+    constexpr std::intmax_t per_tick = std::ratio_divide<Period, std::nano>::num;
+    constexpr std::int64_t limit = std::numeric_limits<std::int64_t>::max() / per_tick;
+    const Rep n = d.count();
+    if constexpr (std::is_signed_v<Rep>) {
+      if (n < 0) throw_invalid_duration(who);
+    }
+    if (static_cast<std::uintmax_t>(n) > static_cast<std::uintmax_t>(limit))  // n >= 0 here
+      return std::numeric_limits<std::int64_t>::max();
+    return static_cast<std::int64_t>(n) * per_tick;
   } else {
     if (d.count() < 0) throw_invalid_duration(who);
     using big = std::chrono::duration<long double, std::nano>;

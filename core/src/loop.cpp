@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <system_error>
 
@@ -226,26 +227,39 @@ void loop_impl::on_timer(void* core) {
   due.clear();
   while (!l->heap.empty() && l->heap.front().deadline <= now) {
     timer_block* t = l->heap.front().t;
-    if (t->interval > 0) {
-      std::int64_t next = l->heap.front().deadline + t->interval;
-      if (next <= now) next = now + t->interval;
+    if (t->repeats()) {
+      // Saturating: an interval of "forever" (checked_ns saturates huge durations) must not
+      // wrap to a deadline in the past and spin this loop.
+      const std::int64_t interval = t->interval();
+      auto later = [interval](std::int64_t from) {
+        return from > std::numeric_limits<std::int64_t>::max() - interval ? std::numeric_limits<std::int64_t>::max()
+                                                                          : from + interval;
+      };
+      std::int64_t next = later(l->heap.front().deadline);
+      if (next <= now) next = later(now);
       l->heap.front().deadline = next;
       l->heap_sift_down(0);
     } else {
       l->heap_remove(t);
     }
-    t->due_index = static_cast<std::uint32_t>(due.size());
-    due.push_back(t);
+    // A timer stopped while queued becomes a zombie that this pass frees (block_stop).
+    t->state = queued;
+    l->due.push_back(t);
   }
   for (std::size_t i = 0; i < due.size(); ++i) {
     timer_block* t = due[i];
-    if (!t) continue;  // stopped by an earlier callback of this pass
-    t->due_index = npos;
-    if (t->interval == 0) {
+    if (t->state == zombie) {  // stopped by an earlier callback of this pass
+      delete_block(t);
+      continue;
+    }
+    if (!t->repeats()) {
       t->active = false;
       --l->alive;
     }
-    l->call(t);
+    t->state = running;
+    l->invoke(*t);
+    if (t->state == zombie) delete_block(t);
+    else t->state = 0;
   }
   due.clear();
 

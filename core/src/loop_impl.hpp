@@ -3,8 +3,9 @@
 // Shape, and why:
 // 1. Watcher state lives in one block per watcher start (the public handle is one pointer,
 //    so handles move freely while the core holds the block). io and timer blocks, the ones
-//    started by the thousand, are 64-byte slots of the loop's block_pool; the rarer kinds
-//    come from operator new.
+//    started by the thousand, are slots of the loop's block_pools (io: 64 bytes; timers: 32,
+//    48 or 64, by the size of their callable, which is built in place); the rarer kinds come
+//    from operator new.
 // 2. io watchers hang off a per-fd entry, found through a table indexed by fd. The backend
 //    sees one registration per fd with the union of the watchers' masks (libuv allows one
 //    poll handle per fd; libev's backend_modify works the same way), so two watchers on one
@@ -34,12 +35,14 @@
 #include <anyevent/io.hpp>
 #include <anyevent/loop.hpp>
 #include <anyevent/signal.hpp>
+#include <anyevent/timer.hpp>
 
 #include <algorithm>
 
 #include <atomic>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -58,32 +61,51 @@ struct block {
   loop_impl* loop;
   kind k;
   bool active = true;
-  std::uint8_t state = 0;  // idle, or running (its callback is on the stack), or zombie
-  std::uint8_t mask = 0;   // io: the events watched
+  // 0 idle; running: its callback is on the stack; queued: a timer in this pass's due list;
+  // zombie: stopped while running or queued, freed by whoever runs or dequeues it.
+  std::uint8_t state = 0;
+  std::uint8_t mask = 0;   // io: the events watched; timer: slot class and timer_repeats
 };
-inline constexpr std::uint8_t running = 1, zombie = 2;  // block::state
+inline constexpr std::uint8_t running = 1, zombie = 2, queued = 3;  // block::state
 
 /// Frees a block of any kind (after it was unlinked).
 void delete_block(block*) noexcept;
 
-/// Fixed 64-byte, cache-line-aligned slots for io and timer blocks, so a start in steady
-/// state costs a free-list pop instead of a malloc (DESIGN §7: timer create <= libev, whose
-/// users embed the ev_timer in their own memory).
-/// 1. Chunks double from 16 to 256 slots (16 KiB): a loop with a few watchers holds 1 KiB,
-///    and the unused tail of the newest chunk stays small next to 64 B per live block
-///    (DESIGN §7 budgets bytes per watcher, measured right after a burst of starts).
+/// Fixed-size slots for io and timer blocks, so a start in steady state costs a free-list pop
+/// instead of a malloc (DESIGN §7: timer create <= libev, whose users embed the ev_timer in
+/// their own memory). 64-byte slots are cache-line aligned; 32 and 48 hold small timers.
+/// 1. Chunks double from 16 to 256 slots (16 KiB of 64-byte slots): a loop with a few
+///    watchers holds 1 KiB, and the unused tail of the newest chunk stays small next to the
+///    live blocks (DESIGN §7 budgets bytes per watcher, measured right after a burst of
+///    starts).
 /// 2. Memory goes back to malloc only when the loop is destroyed: the pool keeps its high
 ///    water mark, like the timer heap's capacity.
 /// 3. Loop thread only, like everything that starts or stops a watcher.
 /// 4. Under ASan, slots not handed out are poisoned, so a use after delete_block is still
 ///    reported although the memory is not freed.
+void pool_poison(void* p, std::size_t bytes) noexcept;
+void pool_unpoison(void* p, std::size_t bytes) noexcept;
+#if !defined(__SANITIZE_ADDRESS__)
+inline void pool_poison(void*, std::size_t) noexcept {}
+inline void pool_unpoison(void*, std::size_t) noexcept {}
+#endif
+
+template <std::size_t SlotSize>
 class block_pool {
  public:
-  static constexpr std::size_t slot_size = 64;
+  static constexpr std::size_t slot_size = SlotSize;
   static constexpr std::size_t max_chunk_slots = 256;
 
   block_pool() noexcept = default;
-  ~block_pool();
+  ~block_pool() {
+    // Blocks still in use belong to handles that must not be used after their loop is gone
+    // (stopping one reaches the loop anyway), so no slot is waited for.
+    for (slot* c = chunks_; c;) {
+      slot* prev = c->next;
+      ::operator delete(c, std::align_val_t{alignof(slot)});
+      c = prev;
+    }
+  }
   block_pool(const block_pool&) = delete;
   block_pool& operator=(const block_pool&) = delete;
 
@@ -110,14 +132,27 @@ class block_pool {
   }
 
  private:
-  struct alignas(slot_size) slot {
+  // Aligned to the largest power of two dividing the size: 64 -> a cache line, 48 -> 16.
+  struct alignas(slot_size & (~slot_size + 1)) slot {
     slot* next;
+    std::byte rest[slot_size - sizeof(slot*)];
   };
   static_assert(sizeof(slot) == slot_size);
 
-  slot* grow();
-  static void poison(slot* s, std::size_t n) noexcept;
-  static void unpoison(slot* s, std::size_t n) noexcept;
+  slot* grow() {
+    const std::size_t n = chunk_slots_;
+    auto* c = static_cast<slot*>(::operator new(n * slot_size, std::align_val_t{alignof(slot)}));
+    c->next = chunks_;
+    chunks_ = c;
+    if (chunk_slots_ < max_chunk_slots) chunk_slots_ *= 2;
+    // Slot 0 links the chunks, slot 1 is handed out now, the rest is carved on demand.
+    next_ = c + 2;
+    end_ = c + n;
+    poison(next_, n - 2);
+    return c + 1;
+  }
+  static void poison(slot* s, std::size_t n) noexcept { pool_poison(s, n * slot_size); }
+  static void unpoison(slot* s, std::size_t n) noexcept { pool_unpoison(s, n * slot_size); }
 
   slot* free_ = nullptr;
   slot* next_ = nullptr;    // the never-used tail of the newest chunk
@@ -125,11 +160,6 @@ class block_pool {
   slot* chunks_ = nullptr;  // newest chunk; the first slot of each links to the one before
   std::size_t chunk_slots_ = 16;
 };
-
-#if !defined(__SANITIZE_ADDRESS__)
-inline void block_pool::poison(slot*, std::size_t) noexcept {}
-inline void block_pool::unpoison(slot*, std::size_t) noexcept {}
-#endif
 
 /// Intrusive doubly-linked list with a dispatch cursor (see note 4).
 template <class T>
@@ -171,15 +201,33 @@ struct io_block : block {
   io_block* next = nullptr;
   unique_function<void(poll)> cb;
 };
-static_assert(sizeof(io_block) == block_pool::slot_size, "an io block must fill one pool slot");
+static_assert(sizeof(io_block) == 64, "an io block must fill one pool slot");
 
+/// A timer: this header, then the interval (repeating timers only), then the callable, which
+/// timer.hpp constructs in place. One-shot timers whose callable captures one pointer take
+/// 32 bytes, two or three 48, up to five 64 (DESIGN §7: <= 64 B per timer with the heap
+/// entry and the handle); larger callables live on the heap behind a pointer.
+/// The slot class and the repeat flag sit in block::mask, which timers do not otherwise use.
 struct timer_block : block {
   std::uint32_t heap_index;  // npos when not in the heap; the deadline lives in the heap entry
-  std::int64_t interval;
-  std::uint32_t due_index;   // npos when not in the current due list
-  unique_function<void()> cb;
+  const callable_ops<void>* ops;
+
+  bool repeats() const noexcept { return mask & timer_repeats; }
+  unsigned slot_class() const noexcept { return mask & 3u; }
+  std::int64_t& interval() noexcept { return *reinterpret_cast<std::int64_t*>(this + 1); }
+  void* callable() noexcept { return reinterpret_cast<std::byte*>(this + 1) + (repeats() ? sizeof(std::int64_t) : 0); }
+  /// Runs the callback (loop_impl::invoke calls a block like a function).
+  void operator()() { ops->call(callable()); }
+
+  static constexpr std::uint8_t timer_repeats = 4;
+  static constexpr std::size_t slot_sizes[3] = {32, 48, 64};
 };
-static_assert(sizeof(timer_block) <= block_pool::slot_size, "a timer block must fit a pool slot");
+static_assert(sizeof(timer_block) == 3 * sizeof(void*) && sizeof(timer_block) + timer_inline_bytes[0] == 64 &&
+                  sizeof(timer_block) + sizeof(std::int64_t) + timer_inline_bytes[1] == 64,
+              "timer.hpp's inline capacities must match the largest timer slot");
+static_assert(timer_slot_class(8, false) == 0 && timer_slot_class(9, false) == 1 && timer_slot_class(24, false) == 1 &&
+                  timer_slot_class(40, false) == 2 && timer_slot_class(16, true) == 1 && timer_slot_class(32, true) == 2,
+              "timer.hpp's slot classes must match timer_block::slot_sizes");
 
 struct list_block : block {
   list_block* prev = nullptr;
@@ -224,6 +272,45 @@ struct heap_entry {
   timer_block* t;
 };
 
+/// The timer heap's array: the part of std::vector's interface the heap uses, grown by half
+/// again (not doubled) with realloc, which moves a large array by remapping its pages instead
+/// of copying it. The slack after a burst of starts averages ~20 % of 16 B, not ~40 %
+/// (DESIGN §7 counts it in the bytes per timer). Capacity is kept, like the pool's.
+class heap_array {
+ public:
+  heap_array() noexcept = default;
+  ~heap_array() { std::free(p_); }
+  heap_array(const heap_array&) = delete;
+  heap_array& operator=(const heap_array&) = delete;
+
+  bool empty() const noexcept { return n_ == 0; }
+  std::size_t size() const noexcept { return n_; }
+  heap_entry& operator[](std::size_t i) noexcept { return p_[i]; }
+  heap_entry& front() noexcept { return p_[0]; }
+  const heap_entry& front() const noexcept { return p_[0]; }
+  heap_entry& back() noexcept { return p_[n_ - 1]; }
+  void pop_back() noexcept { --n_; }
+  /// Makes room for one more entry; throws std::bad_alloc, leaving the array as it was.
+  void reserve_one() {
+    if (n_ == cap_) grow();
+  }
+  /// Only after reserve_one().
+  void push_back(const heap_entry& e) noexcept { p_[n_++] = e; }
+
+ private:
+  void grow() {
+    const std::size_t cap = cap_ < 16 ? 16 : cap_ + cap_ / 2;
+    if (cap > npos) throw std::bad_alloc();  // heap_index is 32 bits
+    auto* p = static_cast<heap_entry*>(std::realloc(p_, cap * sizeof(heap_entry)));
+    if (!p) throw std::bad_alloc();
+    p_ = p;
+    cap_ = cap;
+  }
+
+  heap_entry* p_ = nullptr;
+  std::size_t n_ = 0, cap_ = 0;
+};
+
 struct loop_impl {
   loop_impl(const backend::ops* ops, void* native, bool library_default);
   ~loop_impl();
@@ -252,7 +339,9 @@ struct loop_impl {
   backend::core_hooks hooks{};
   // Before every member whose destruction may stop a watcher (a postponed callback may own
   // a handle), so the pool outlives them.
-  block_pool pool;
+  block_pool<64> pool;                      // io blocks and the largest timers
+  block_pool<32> timer_pool_32;
+  block_pool<48> timer_pool_48;
 
   // Liveness: started watchers (io, active timers, signal, child, idle, async) plus queued
   // work. run() returns when it drops to zero.
@@ -303,7 +392,7 @@ struct loop_impl {
   std::vector<int> always_ready;                          // fds with always_ready set
 
   // timers
-  std::vector<heap_entry> heap;
+  heap_array heap;
   std::vector<timer_block*> due;
   bool in_timer_dispatch = false;
   std::int64_t armed = -1;  // deadline given to the backend, -1 none
@@ -330,10 +419,10 @@ struct loop_impl {
   fd_entry* new_entry(int fd);
   void update_fd(fd_entry& e);
   void dispatch_io(fd_entry& e, unsigned revents) noexcept;
-  void heap_push(timer_block* t, std::int64_t deadline);
+  void heap_push(timer_block* t, std::int64_t deadline) noexcept;
   void heap_remove(timer_block* t);
   void heap_sift_down(std::uint32_t i);
-  void heap_sift_up(std::uint32_t i);
+  void heap_sift_up(std::uint32_t i) noexcept;
   void rearm() noexcept;
   void run_iteration(bool nowait);
 
@@ -361,7 +450,7 @@ struct loop_impl {
 
 // Inline: a timer start is a handful of stores plus these, and a call into the shared
 // library's own exported symbols goes through the PLT.
-inline void loop_impl::heap_sift_up(std::uint32_t i) {
+inline void loop_impl::heap_sift_up(std::uint32_t i) noexcept {
   heap_entry x = heap[i];
   while (i > 0) {
     const std::uint32_t parent = (i - 1) / 4;
@@ -374,9 +463,19 @@ inline void loop_impl::heap_sift_up(std::uint32_t i) {
   x.t->heap_index = i;
 }
 
-inline void loop_impl::heap_push(timer_block* t, std::int64_t deadline) {
+/// Only after heap.reserve_one(). Sifts a hole up and writes the new entry once.
+inline void loop_impl::heap_push(timer_block* t, std::int64_t deadline) noexcept {
+  auto i = static_cast<std::uint32_t>(heap.size());
   heap.push_back({deadline, t});
-  heap_sift_up(static_cast<std::uint32_t>(heap.size() - 1));
+  while (i > 0) {
+    const std::uint32_t parent = (i - 1) / 4;
+    if (heap[parent].deadline <= deadline) break;
+    heap[i] = heap[parent];
+    heap[i].t->heap_index = i;
+    i = parent;
+  }
+  heap[i] = {deadline, t};
+  t->heap_index = i;
 }
 
 /// Depth of user callbacks on this thread (recv() inside one throws recursive_wait).

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <limits>
 #include <new>
+#include <stdexcept>
 #include <system_error>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -24,32 +25,9 @@ namespace ae::detail {
 // ---- block_pool ----
 
 #if defined(__SANITIZE_ADDRESS__)
-void block_pool::poison(slot* s, std::size_t n) noexcept { ASAN_POISON_MEMORY_REGION(s, n * slot_size); }
-void block_pool::unpoison(slot* s, std::size_t n) noexcept { ASAN_UNPOISON_MEMORY_REGION(s, n * slot_size); }
+void pool_poison(void* p, std::size_t bytes) noexcept { ASAN_POISON_MEMORY_REGION(p, bytes); }
+void pool_unpoison(void* p, std::size_t bytes) noexcept { ASAN_UNPOISON_MEMORY_REGION(p, bytes); }
 #endif
-
-block_pool::slot* block_pool::grow() {
-  const std::size_t n = chunk_slots_;
-  auto* c = static_cast<slot*>(::operator new(n * slot_size, std::align_val_t{slot_size}));
-  c->next = chunks_;
-  chunks_ = c;
-  if (chunk_slots_ < max_chunk_slots) chunk_slots_ *= 2;
-  // Slot 0 links the chunks, slot 1 is handed out now, the rest is carved on demand.
-  next_ = c + 2;
-  end_ = c + n;
-  poison(next_, n - 2);
-  return c + 1;
-}
-
-block_pool::~block_pool() {
-  // Blocks still in use belong to handles that must not be used after their loop is gone
-  // (stopping one reaches the loop anyway), so no slot is waited for.
-  for (slot* c = chunks_; c;) {
-    slot* prev = c->next;
-    ::operator delete(c, std::align_val_t{slot_size});
-    c = prev;
-  }
-}
 
 namespace {
 
@@ -61,6 +39,36 @@ void pool_delete(B* b) noexcept {
   auto cb = std::move(b->cb);
   b->~B();
   l->pool.put(b);
+}
+
+inline void* timer_slot_get(loop_impl* l, unsigned slot_class) {
+  switch (slot_class) {
+    case 0: return l->timer_pool_32.get();
+    case 1: return l->timer_pool_48.get();
+    default: return l->pool.get();
+  }
+}
+
+void timer_slot_put(timer_block* t) noexcept {
+  loop_impl* l = t->loop;
+  switch (t->slot_class()) {
+    case 0: l->timer_pool_32.put(t); return;
+    case 1: l->timer_pool_48.put(t); return;
+    default: l->pool.put(t); return;
+  }
+}
+
+/// pool_delete() for a timer, whose callable's type only its ops know.
+void timer_delete(timer_block* t) noexcept {
+  const callable_ops<void>* ops = t->ops;
+  if (!ops->move_destroy) {  // trivially destructible: nothing to run, nothing to save
+    timer_slot_put(t);
+    return;
+  }
+  alignas(void*) std::byte saved[timer_inline_bytes[0]];
+  ops->move_destroy(t->callable(), saved);
+  timer_slot_put(t);
+  ops->move_destroy(saved, nullptr);
 }
 
 }  // namespace
@@ -94,20 +102,36 @@ block* io_start(loop_impl* l, int fd, poll events, unique_function<void(poll)>&&
 
 int io_fd(const block* b) noexcept { return static_cast<const io_block*>(b)->fd; }
 
-block* timer_start(loop_impl* l, std::int64_t after, std::int64_t interval, unique_function<void()>&& cb) {
-  auto* t = new (l->pool.get()) timer_block{{l, kind::timer}, npos, interval, npos, std::move(cb)};
-  const std::int64_t now = l->now();
-  try {
-    l->heap_push(t, after > std::numeric_limits<std::int64_t>::max() - now ? std::numeric_limits<std::int64_t>::max()
-                                                                            : now + after);
-  } catch (...) {
-    pool_delete(t);
-    throw;
+timer_room timer_start(loop_impl* l, std::int64_t after, std::int64_t interval, const callable_ops<void>* ops,
+                       std::uint8_t slot_class) {
+  // Room in the heap first, then the slot: either may throw, and then nothing is to undo.
+  l->heap.reserve_one();
+  const bool repeats = interval != 0;
+  const auto flags = static_cast<std::uint8_t>(slot_class | (repeats ? timer_block::timer_repeats : 0));
+  auto* t = new (timer_slot_get(l, slot_class)) timer_block{{l, kind::timer, true, 0, flags}, npos, ops};
+  void* callable = t + 1;
+  if (repeats) {
+    t->interval() = interval;
+    callable = &t->interval() + 1;
   }
+  const std::int64_t now = l->now();
+  l->heap_push(t, after > std::numeric_limits<std::int64_t>::max() - now ? std::numeric_limits<std::int64_t>::max()
+                                                                          : now + after);
   ++l->alive;
   ++l->blocks;
   if (t->heap_index == 0) l->rearm();
-  return t;
+  return {t, callable};
+}
+
+void timer_abort(block* b) noexcept {
+  auto* t = static_cast<timer_block*>(b);
+  loop_impl* l = t->loop;
+  const bool was_first = t->heap_index == 0;
+  l->heap_remove(t);
+  if (was_first) l->rearm();
+  --l->alive;
+  --l->blocks;
+  timer_slot_put(t);
 }
 
 block* idle_start(loop_impl* l, unique_function<void()>&& cb) {
@@ -172,7 +196,6 @@ void block_stop(block* b) noexcept {
         l->heap_remove(t);
         if (was_first) l->rearm();
       }
-      if (t->due_index != npos) l->due[t->due_index] = nullptr;
       if (t->active) --l->alive;
       break;
     }
@@ -197,7 +220,7 @@ void block_stop(block* b) noexcept {
       break;
   }
   b->active = false;
-  if (b->state == running) b->state = zombie;
+  if (b->state == running || b->state == queued) b->state = zombie;  // its holder frees it
   else delete_block(b);
 }
 
@@ -205,7 +228,7 @@ void delete_block(block* b) noexcept {
   loop_impl* l = b->loop;  // counted after the callable is gone: it may release the loop
   switch (b->k) {
     case kind::io: pool_delete(static_cast<io_block*>(b)); break;
-    case kind::timer: pool_delete(static_cast<timer_block*>(b)); break;
+    case kind::timer: timer_delete(static_cast<timer_block*>(b)); break;
     case kind::idle: delete static_cast<idle_block*>(b); break;
     case kind::async: delete static_cast<async_block*>(b); break;
     case kind::signal: delete static_cast<signal_block*>(b); break;
