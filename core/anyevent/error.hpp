@@ -20,6 +20,7 @@ enum class errc {
   invalid_duration,         // negative, NaN or infinite duration
   invalid_signal,           // signal number out of range or not catchable
   not_a_child,              // child watcher for a pid this process did not fork
+  too_many_loops,           // 65,536 loops exist at once
 };
 
 struct error_info {

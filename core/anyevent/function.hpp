@@ -1,9 +1,10 @@
 // ae::unique_function — a move-only type-erased callable with inline storage.
 //
 // Why not std::function: it refuses move-only lambdas and allocates for captures larger than
-// two pointers. Watchers store their callback here, so a lambda capturing up to three
-// pointers (or references) costs no allocation beyond the watcher block itself; three keeps
-// an io watcher within its memory budget (DESIGN §7).
+// two pointers. Signal, child, idle and async watchers store their callback here, so a lambda
+// capturing up to three pointers (or references) costs no allocation beyond the watcher
+// block itself. io and timer watchers, started by the thousand, build theirs in place in
+// their block instead (io.hpp, timer.hpp), with the same callable_ops.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +19,8 @@ namespace ae {
 namespace detail {
 
 /// How a type-erased callable is called and relocated; one constant table per type. Shared
-/// by unique_function and by watcher blocks that build the callable in place (timer.hpp).
+/// by unique_function and by watcher blocks that build the callable in place (io.hpp,
+/// timer.hpp).
 template <class R, class... Args>
 struct callable_ops {
   R (*call)(void* self, Args&&... args);

@@ -40,7 +40,8 @@ class loop {
 
   /// A new loop on `backend` ("poll", "libev", "libevent", "libuv", or a comma list: the
   /// first that loads wins). Empty: ANYEVENT_BACKEND, else "poll". Throws ae::error naming
-  /// the available backends when the name is unknown or its module cannot be loaded.
+  /// the available backends when the name is unknown or its module cannot be loaded, and
+  /// ae::error(errc::too_many_loops) when 65,536 loops exist at once (docs/design.md).
   static loop create(std::string_view backend = {});
 
   /// The backend's name: "poll", "libev", "libevent" or "libuv".

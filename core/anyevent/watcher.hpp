@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <new>
 #include <ratio>
 #include <type_traits>
 #include <utility>
@@ -20,6 +21,34 @@ void block_stop(block*) noexcept;
 bool block_active(const block*) noexcept;
 
 [[noreturn]] void throw_invalid_duration(const char* who);
+
+/// The slot class (0, 1, 2: a 32-, 48- or 64-byte pool slot) of a block of `bytes` bytes
+/// whose callable is built in place (io and timer blocks).
+constexpr std::uint8_t slot_class_for(std::size_t bytes) { return bytes <= 32 ? 0 : bytes <= 48 ? 1 : 2; }
+
+/// A started block and the uninitialized, pointer-aligned room after its header where the
+/// caller constructs the callable whose ops it was started with.
+struct block_room {
+  block* b;
+  void* callable;
+};
+
+/// Builds the callable in its final place: that saves a move through an indirect call and
+/// the destruction of a temporary on every start (DESIGN §7: timer create <= raw libev). If
+/// the construction throws, `abort` undoes the start.
+template <class D, class F>
+void construct_in_place(const block_room& r, void (*abort)(block*) noexcept, F&& f) {
+  if constexpr (std::is_nothrow_constructible_v<D, F&&>) {
+    ::new (r.callable) D(std::forward<F>(f));
+  } else {
+    try {
+      ::new (r.callable) D(std::forward<F>(f));
+    } catch (...) {
+      abort(r.b);
+      throw;
+    }
+  }
+}
 
 /// A duration in ns, checked: negative, NaN and infinite durations are refused with
 /// ae::error(errc::invalid_duration); values beyond ~292 years saturate.

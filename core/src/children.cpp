@@ -98,16 +98,14 @@ block* child_start(loop_impl* l, pid_t pid, unique_function<void(pid_t, int)>&& 
       throw error(make_error_code(errc::not_a_child),
                   "ae::child: pid " + std::to_string(pid) + " is not a child of this process");
   }
-  auto* c = new child_block;
-  c->loop = l;
-  c->k = kind::child;
+  auto* c = new child_block(l, kind::child);
   c->pid = pid;
   c->cb = std::move(cb);
   try {
     if (pid > 0) c->pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     if (c->pidfd >= 0) {
       ::fcntl(c->pidfd, F_SETFD, FD_CLOEXEC);
-      c->pidfd_io = io_start(l, c->pidfd, poll::read, [l, c](poll) {
+      c->pidfd_io = make_io(l, c->pidfd, poll::read, [l, c](poll) {
         int status = 0;
         if (::waitpid(c->pid, &status, WNOHANG) == c->pid) deliver(l, c->pid, status);
       });
@@ -135,7 +133,7 @@ block* child_start(loop_impl* l, pid_t pid, unique_function<void(pid_t, int)>&& 
 }
 
 void child_stop(child_block* c) noexcept {
-  loop_impl* l = c->loop;
+  loop_impl* l = c->loop();
   if (c->active) {
     if (c->pid == 0) {
       c->active = false;

@@ -7,7 +7,7 @@ namespace ae {
 
 namespace {
 
-constexpr std::array<error_info, 9> table{{
+constexpr std::array<error_info, 10> table{{
     {errc::unknown_backend, "unknown_backend", "no backend of that name; see ae-info for the available ones"},
     {errc::backend_unavailable, "backend_unavailable", "the backend's module could not be loaded"},
     {errc::backend_abi_mismatch, "backend_abi_mismatch", "the backend module was built for another anyevent ABI"},
@@ -17,6 +17,7 @@ constexpr std::array<error_info, 9> table{{
     {errc::invalid_duration, "invalid_duration", "durations must be finite and not negative"},
     {errc::invalid_signal, "invalid_signal", "signal number out of range, or a signal that cannot be caught"},
     {errc::not_a_child, "not_a_child", "the pid is not a child of this process"},
+    {errc::too_many_loops, "too_many_loops", "65,536 loops exist at once; destroy loops (and their watchers) before making more"},
 }};
 
 class category final : public std::error_category {

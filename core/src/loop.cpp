@@ -17,7 +17,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <limits>
+#include <mutex>
 #include <new>
 #include <system_error>
 
@@ -26,6 +28,38 @@ namespace ae::detail {
 thread_local int callback_depth __attribute__((tls_model("initial-exec"))) = 0;
 
 bool in_callback() noexcept { return callback_depth > 0; }
+
+// ---- loop ids (loop_impl.hpp note 7) ----
+
+loop_impl* loop_table[1 << 16];
+
+namespace {
+std::mutex loop_ids_mutex;
+std::vector<std::uint16_t> free_loop_ids;  // given back, reused newest first
+std::uint32_t loop_ids_used = 0;           // ids ever handed out
+}  // namespace
+
+loop_id::loop_id(loop_impl* l) {
+  std::lock_guard lock(loop_ids_mutex);
+  if (!free_loop_ids.empty()) {
+    v_ = free_loop_ids.back();
+    free_loop_ids.pop_back();
+  } else if (loop_ids_used < std::size(loop_table)) {
+    free_loop_ids.reserve(loop_ids_used + 1);  // so that ~loop_id cannot fail
+    v_ = static_cast<std::uint16_t>(loop_ids_used++);
+  } else {
+    throw error(make_error_code(errc::too_many_loops),
+                "ae::loop: 65,536 loops exist at once; destroy loops, and the watchers that outlived them, "
+                "before making more");
+  }
+  loop_table[v_] = l;
+}
+
+loop_id::~loop_id() {
+  std::lock_guard lock(loop_ids_mutex);
+  loop_table[v_] = nullptr;
+  free_loop_ids.push_back(v_);
+}
 
 loop_impl::loop_impl(const backend::ops* o, void* native, bool library_default) : ops(o) {
   hooks = {this, &on_io, &on_timer, &on_idle, &on_wakeup};
@@ -111,7 +145,7 @@ fd_entry* loop_impl::new_entry(int fd) {
 void loop_impl::update_fd(fd_entry& e) {
   const int fd = e.fd;
   unsigned want = 0;
-  for (auto* w = e.head; w; w = w->next) want |= w->mask;
+  for (auto* w = e.head; w; w = w->next) want |= w->events();
   if (want == e.mask) return;
   if (e.always_ready) {
     if (!want) {
@@ -197,7 +231,7 @@ inline void loop_impl::io_ready(fd_entry& e, unsigned revents) noexcept {
   io_block* w = e.head;
   if (w && !w->next) [[likely]] {
     // One watcher: whatever its callback starts or stops, nobody else is due in this call.
-    if (const unsigned bits = w->mask & revents) call(w, static_cast<poll>(bits));
+    if (const unsigned bits = w->events() & revents) call(w, static_cast<poll>(bits));
     return;
   }
   dispatch_io(e, revents);
@@ -208,7 +242,7 @@ __attribute__((noinline)) void loop_impl::dispatch_io(fd_entry& e, unsigned reve
   io_block* const saved = io_cursor;
   for (io_block* w = e.head; w;) {
     io_cursor = w->next;
-    if (const unsigned bits = w->mask & revents) call(w, static_cast<poll>(bits));
+    if (const unsigned bits = w->events() & revents) call(w, static_cast<poll>(bits));
     w = io_cursor;
   }
   io_cursor = saved;

@@ -3,9 +3,9 @@
 // Shape, and why:
 // 1. Watcher state lives in one block per watcher start (the public handle is one pointer,
 //    so handles move freely while the core holds the block). io and timer blocks, the ones
-//    started by the thousand, are slots of the loop's block_pools (io: 64 bytes; timers: 32,
-//    48 or 64, by the size of their callable, which is built in place); the rarer kinds come
-//    from operator new.
+//    started by the thousand, are slots of the loop's block_pools (32, 48 or 64 bytes, by
+//    the size of their callable, which is built in place); the rarer kinds come from
+//    operator new.
 // 2. io watchers hang off a per-fd entry, found through a table indexed by fd. The backend
 //    sees one registration per fd with the union of the watchers' masks (libuv allows one
 //    poll handle per fd; libev's backend_modify works the same way), so two watchers on one
@@ -28,6 +28,12 @@
 //    queued work, the backend; pidfds closed, signal dispositions restored — but its memory
 //    (and the pool the blocks live in) stays until the last block is deleted, so stopping or
 //    destroying such a handle later is harmless. block_stop on a dead loop only frees.
+// 7. A block names its loop by a 16-bit id (loop_table), not a pointer: with the kind, state
+//    and flags that makes a 4-byte header, so a timer's header (with its heap index and the
+//    callable's ops) is 16 bytes and an io block's 32, and the typical callable — two
+//    captured pointers — fits a 32-byte timer slot and a 48-byte io slot (DESIGN §7: a timer
+//    <= 64 B and an io watcher <= 128 B, or the library's own + 64 B, with the heap entry and
+//    the handle). The price: at most 65,536 loops exist at once (loop_impl throws beyond).
 #pragma once
 
 #include <anyevent/backend.hpp>
@@ -54,18 +60,30 @@ namespace ae::detail {
 
 enum class kind : std::uint8_t { io, timer, signal, child, idle, async };
 
-// The header is 12 bytes of data in a 16-byte slot; the first 4-byte member of a derived
-// block (an io watcher's fd, a timer's heap index) sits in the tail padding (Itanium ABI
-// reuses it because block is not POD), which keeps an io block at 64 bytes.
+struct loop_impl;
+/// Every loop that exists, by id (note 7). Written under a mutex when a loop is made or
+/// freed; read by the thread that runs the loop, which received it after it was written.
+extern loop_impl* loop_table[1 << 16] __attribute__((visibility("hidden")));
+
+// The header is 4 bytes; the first 4-byte member of a derived block (an io watcher's fd, a
+// timer's heap index) follows it, so the pointers start at offset 8.
 struct block {
-  loop_impl* loop;
-  kind k;
-  bool active = true;
+  std::uint16_t loop_id;
   // 0 idle; running: its callback is on the stack; queued: a timer in this pass's due list;
-  // zombie: stopped while running or queued, freed by whoever runs or dequeues it.
+  // zombie: stopped while running or queued, freed by whoever runs or dequeues it. A whole
+  // byte: it is written around every callback.
   std::uint8_t state = 0;
-  std::uint8_t mask = 0;   // io: the events watched; timer: slot class and timer_repeats
+  // io: the events watched (bits 0-1, so dispatch masks them with one `and`) and the slot
+  // class; timer: the slot class and the repeat flag.
+  std::uint8_t mask : 4 = 0;
+  std::uint8_t kind_bits : 3;
+  std::uint8_t active : 1 = 1;
+
+  block(loop_impl* l, kind k) noexcept;
+  loop_impl* loop() const noexcept { return loop_table[loop_id]; }
+  kind what() const noexcept { return static_cast<kind>(kind_bits); }
 };
+static_assert(sizeof(block) == 4);
 inline constexpr std::uint8_t running = 1, zombie = 2, queued = 3;  // block::state
 
 /// Frees a block of any kind (after it was unlinked).
@@ -195,23 +213,48 @@ struct ilist {
   }
 };
 
+inline constexpr std::uint32_t npos = 0xffffffffu;  // timer_block::heap_index: not in the heap
+
+/// The parts of a block whose callable is built in place after it (io and timer blocks).
+/// Slot classes 0, 1, 2 are the loop's 32-, 48- and 64-byte pools.
+inline constexpr std::size_t slot_sizes[3] = {32, 48, 64};
+
+/// An io watcher: this header, then the callable, which io.hpp constructs in place (a
+/// callable of up to two pointers takes a 48-byte slot, up to four 64; larger ones live on the
+/// heap behind a pointer). block::mask holds the events (bits 0-1) and the slot class.
 struct io_block : block {
   int fd;
   io_block* prev = nullptr;
   io_block* next = nullptr;
-  unique_function<void(poll)> cb;
+  const callable_ops<void, poll>* ops;
+
+  io_block(loop_impl* l, int fd_, unsigned events, const callable_ops<void, poll>* o, unsigned slot_class) noexcept
+      : block(l, kind::io), fd(fd_), ops(o) {
+    mask = static_cast<std::uint8_t>(events | slot_class << 2);
+  }
+  unsigned events() const noexcept { return mask & 3u; }
+  unsigned slot_class() const noexcept { return mask >> 2; }
+  void* callable() noexcept { return this + 1; }
+  /// Runs the callback (loop_impl::invoke calls a block like a function).
+  void operator()(poll p) { ops->call(callable(), std::move(p)); }
 };
-static_assert(sizeof(io_block) == 64, "an io block must fill one pool slot");
+static_assert(sizeof(io_block) == 4 * sizeof(void*) && sizeof(io_block) + io_inline_bytes == 64,
+              "io.hpp's inline capacity must match the largest slot");
+static_assert(io_slot_class(16) == 1 && io_slot_class(24) == 2 && io_slot_class(32) == 2,
+              "io.hpp's slot classes must match slot_sizes");
 
 /// A timer: this header, then the interval (repeating timers only), then the callable, which
-/// timer.hpp constructs in place. One-shot timers whose callable captures one pointer take
-/// 32 bytes, two or three 48, up to five 64 (DESIGN §7: <= 64 B per timer with the heap
+/// timer.hpp constructs in place. One-shot timers whose callable captures up to two pointers
+/// take 32 bytes, up to four 48, up to six 64 (DESIGN §7: <= 64 B per timer with the heap
 /// entry and the handle); larger callables live on the heap behind a pointer.
 /// The slot class and the repeat flag sit in block::mask, which timers do not otherwise use.
 struct timer_block : block {
-  std::uint32_t heap_index;  // npos when not in the heap; the deadline lives in the heap entry
+  std::uint32_t heap_index = npos;  // npos when not in the heap; the deadline lives in the heap entry
   const callable_ops<void>* ops;
 
+  timer_block(loop_impl* l, const callable_ops<void>* o, unsigned flags) noexcept : block(l, kind::timer), ops(o) {
+    mask = static_cast<std::uint8_t>(flags);
+  }
   bool repeats() const noexcept { return mask & timer_repeats; }
   unsigned slot_class() const noexcept { return mask & 3u; }
   std::int64_t& interval() noexcept { return *reinterpret_cast<std::int64_t*>(this + 1); }
@@ -220,35 +263,40 @@ struct timer_block : block {
   void operator()() { ops->call(callable()); }
 
   static constexpr std::uint8_t timer_repeats = 4;
-  static constexpr std::size_t slot_sizes[3] = {32, 48, 64};
 };
-static_assert(sizeof(timer_block) == 3 * sizeof(void*) && sizeof(timer_block) + timer_inline_bytes[0] == 64 &&
+static_assert(sizeof(timer_block) == 2 * sizeof(void*) && sizeof(timer_block) + timer_inline_bytes[0] == 64 &&
                   sizeof(timer_block) + sizeof(std::int64_t) + timer_inline_bytes[1] == 64,
               "timer.hpp's inline capacities must match the largest timer slot");
-static_assert(timer_slot_class(8, false) == 0 && timer_slot_class(9, false) == 1 && timer_slot_class(24, false) == 1 &&
-                  timer_slot_class(40, false) == 2 && timer_slot_class(16, true) == 1 && timer_slot_class(32, true) == 2,
-              "timer.hpp's slot classes must match timer_block::slot_sizes");
+static_assert(timer_slot_class(16, false) == 0 && timer_slot_class(24, false) == 1 &&
+                  timer_slot_class(32, false) == 1 && timer_slot_class(40, false) == 2 &&
+                  timer_slot_class(8, true) == 0 && timer_slot_class(16, true) == 1 && timer_slot_class(32, true) == 2,
+              "timer.hpp's slot classes must match slot_sizes");
 
 struct list_block : block {
+  using block::block;
   list_block* prev = nullptr;
   list_block* next = nullptr;
 };
 
 struct idle_block : list_block {
+  using list_block::list_block;
   unique_function<void()> cb;
 };
 
 struct async_block : list_block {
+  using list_block::list_block;
   std::atomic<bool> pending{false};
   unique_function<void()> cb;
 };
 
 struct signal_block : list_block {
+  using list_block::list_block;
   int signum;
   unique_function<void()> cb;
 };
 
 struct child_block : list_block {
+  using list_block::list_block;
   pid_t pid;
   int pidfd = -1;            // pid > 0 on Linux >= 5.3: readable when the child exits
   block* pidfd_io = nullptr;  // the core's own io watcher on it
@@ -264,8 +312,6 @@ struct fd_entry {
   bool always_ready = false;  // the backend said EPERM: report ready every iteration
 };
 static_assert(sizeof(fd_entry) == 16 && alignof(fd_entry) == 8);
-
-inline constexpr std::uint32_t npos = 0xffffffffu;
 
 struct heap_entry {
   std::int64_t deadline;
@@ -311,6 +357,20 @@ class heap_array {
   std::size_t n_ = 0, cap_ = 0;
 };
 
+/// A loop's entry in loop_table, taken when the loop is made and given back when its memory
+/// goes. Throws ae::error when 65,536 loops exist.
+class loop_id {
+ public:
+  explicit loop_id(loop_impl*);
+  ~loop_id();
+  loop_id(const loop_id&) = delete;
+  loop_id& operator=(const loop_id&) = delete;
+  std::uint16_t value() const noexcept { return v_; }
+
+ private:
+  std::uint16_t v_;
+};
+
 struct loop_impl {
   loop_impl(const backend::ops* ops, void* native, bool library_default);
   ~loop_impl();
@@ -322,6 +382,7 @@ struct loop_impl {
   /// The last handle went: tear the loop down (note 6). Its memory stays while blocks of
   /// watcher handles that outlived it remain, and goes with the last of them.
   static void release(loop_impl* l) noexcept;
+  const loop_id id{this};  // first member: given back last, when nothing can reach the loop
   /// Every started block that has not been deleted yet (any kind).
   std::size_t blocks = 0;
   /// Torn down: the backend is gone and no watcher is linked anywhere the loop looks.
@@ -338,10 +399,26 @@ struct loop_impl {
   void* be = nullptr;
   backend::core_hooks hooks{};
   // Before every member whose destruction may stop a watcher (a postponed callback may own
-  // a handle), so the pool outlives them.
-  block_pool<64> pool;                      // io blocks and the largest timers
-  block_pool<32> timer_pool_32;
-  block_pool<48> timer_pool_48;
+  // a handle), so the pools outlive them. io and timer blocks, by slot class (slot_sizes).
+  block_pool<32> pool_32;
+  block_pool<48> pool_48;
+  block_pool<64> pool_64;
+  // Always inlined: a start is a handful of stores, and an out-of-line member of the shared
+  // library is called through the PLT.
+  __attribute__((always_inline)) void* slot_get(unsigned slot_class) {
+    switch (slot_class) {
+      case 0: return pool_32.get();
+      case 1: return pool_48.get();
+      default: return pool_64.get();
+    }
+  }
+  __attribute__((always_inline)) void slot_put(void* p, unsigned slot_class) noexcept {
+    switch (slot_class) {
+      case 0: pool_32.put(p); return;
+      case 1: pool_48.put(p); return;
+      default: pool_64.put(p); return;
+    }
+  }
 
   // Liveness: started watchers (io, active timers, signal, child, idle, async) plus queued
   // work. run() returns when it drops to zero.
@@ -433,7 +510,8 @@ struct loop_impl {
   template <class B, class... A>
   void call(B* b, A&&... a) noexcept {
     b->state = running;
-    invoke(b->cb, std::forward<A>(a)...);
+    if constexpr (requires { b->cb; }) invoke(b->cb, std::forward<A>(a)...);
+    else invoke(*b, std::forward<A>(a)...);
     if (b->state == zombie) delete_block(b);
     else b->state = 0;
   }
@@ -447,6 +525,8 @@ struct loop_impl {
 
   void dispatch_signals();
 };
+
+inline block::block(loop_impl* l, kind k) noexcept : loop_id(l->id.value()), kind_bits(static_cast<std::uint8_t>(k)) {}
 
 // Inline: a timer start is a handful of stores plus these, and a call into the shared
 // library's own exported symbols goes through the PLT.

@@ -113,9 +113,7 @@ block* signal_start(loop_impl* l, int signum, unique_function<void()>&& cb) {
     throw error(make_error_code(errc::invalid_signal),
                 "ae::signal: " + std::to_string(signum) + " is not a signal that can be caught (1.." +
                     std::to_string(max_signal) + ", not SIGKILL or SIGSTOP)");
-  auto* b = new signal_block;
-  b->loop = l;
-  b->k = kind::signal;
+  auto* b = new signal_block(l, kind::signal);
   b->signum = signum;
   b->cb = std::move(cb);
   if (l->signals[signum].empty()) {
@@ -133,7 +131,7 @@ block* signal_start(loop_impl* l, int signum, unique_function<void()>&& cb) {
 }
 
 void signal_stop(signal_block* b) noexcept {
-  loop_impl* l = b->loop;
+  loop_impl* l = b->loop();
   l->signals[b->signum].erase(b);
   if (l->signals[b->signum].empty()) signal_unwatch(l, b->signum);
   --l->alive;

@@ -10,6 +10,7 @@
 #include <anyevent/log.hpp>
 #include <anyevent/timer.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 #include <new>
@@ -31,43 +32,21 @@ void pool_unpoison(void* p, std::size_t bytes) noexcept { ASAN_UNPOISON_MEMORY_R
 
 namespace {
 
-/// Destroys a pooled block and returns its slot. The callable is moved out and destroyed
-/// last: its captures may hold the last reference to the loop, and with it the pool.
+/// Destroys an io or timer block and returns its slot. The callable is moved out and
+/// destroyed last: its captures may hold the last reference to the loop, and with it the
+/// pool. Only its ops know its type.
 template <class B>
-void pool_delete(B* b) noexcept {
-  loop_impl* l = b->loop;
-  auto cb = std::move(b->cb);
-  b->~B();
-  l->pool.put(b);
-}
-
-inline void* timer_slot_get(loop_impl* l, unsigned slot_class) {
-  switch (slot_class) {
-    case 0: return l->timer_pool_32.get();
-    case 1: return l->timer_pool_48.get();
-    default: return l->pool.get();
-  }
-}
-
-void timer_slot_put(timer_block* t) noexcept {
-  loop_impl* l = t->loop;
-  switch (t->slot_class()) {
-    case 0: l->timer_pool_32.put(t); return;
-    case 1: l->timer_pool_48.put(t); return;
-    default: l->pool.put(t); return;
-  }
-}
-
-/// pool_delete() for a timer, whose callable's type only its ops know.
-void timer_delete(timer_block* t) noexcept {
-  const callable_ops<void>* ops = t->ops;
+void pooled_delete(B* b) noexcept {
+  const auto* ops = b->ops;
+  loop_impl* l = b->loop();
+  const unsigned slot_class = b->slot_class();
   if (!ops->move_destroy) {  // trivially destructible: nothing to run, nothing to save
-    timer_slot_put(t);
+    l->slot_put(b, slot_class);
     return;
   }
-  alignas(void*) std::byte saved[timer_inline_bytes[0]];
-  ops->move_destroy(t->callable(), saved);
-  timer_slot_put(t);
+  alignas(void*) std::byte saved[std::max(io_inline_bytes, timer_inline_bytes[0])];
+  ops->move_destroy(b->callable(), saved);
+  l->slot_put(b, slot_class);
   ops->move_destroy(saved, nullptr);
 }
 
@@ -76,39 +55,49 @@ void timer_delete(timer_block* t) noexcept {
 void child_stop(child_block*) noexcept;  // children.cpp
 void signal_stop(signal_block*) noexcept;  // signals.cpp
 
-block* io_start(loop_impl* l, int fd, poll events, unique_function<void(poll)>&& cb) {
+block_room io_start(loop_impl* l, int fd, poll events, const callable_ops<void, poll>* ops, std::uint8_t slot_class) {
   if (fd < 0) throw std::system_error(EBADF, std::generic_category(), "ae::io: invalid fd " + std::to_string(fd));
   const unsigned mask = static_cast<unsigned>(events) & 3u;
   if (!mask) throw std::invalid_argument("ae::io: events must include poll::read or poll::write");
   auto& e = l->entry(fd);  // first: it may throw, and then no slot is taken
-  auto* b = new (l->pool.get()) io_block;
-  b->loop = l;
-  b->k = kind::io;
-  b->fd = fd;
-  b->mask = static_cast<std::uint8_t>(mask);
-  b->cb = std::move(cb);
+  auto* b = new (l->slot_get(slot_class)) io_block(l, fd, mask, ops, slot_class);
   l->io_link(e, b);
   try {
     l->update_fd(e);
   } catch (...) {
     l->io_unlink(e, b);
-    pool_delete(b);
+    l->slot_put(b, slot_class);
     throw;
   }
   ++l->alive;
   ++l->blocks;
-  return b;
+  return {b, b->callable()};
+}
+
+void io_abort(block* b) noexcept {
+  auto* w = static_cast<io_block*>(b);
+  loop_impl* l = w->loop();
+  auto& e = *l->find(w->fd);
+  l->io_unlink(e, w);
+  try {
+    l->update_fd(e);
+  } catch (const std::exception& ex) {
+    log::write(log::level::debug, ex.what());
+  }
+  --l->alive;
+  --l->blocks;
+  l->slot_put(w, w->slot_class());
 }
 
 int io_fd(const block* b) noexcept { return static_cast<const io_block*>(b)->fd; }
 
-timer_room timer_start(loop_impl* l, std::int64_t after, std::int64_t interval, const callable_ops<void>* ops,
+block_room timer_start(loop_impl* l, std::int64_t after, std::int64_t interval, const callable_ops<void>* ops,
                        std::uint8_t slot_class) {
   // Room in the heap first, then the slot: either may throw, and then nothing is to undo.
   l->heap.reserve_one();
   const bool repeats = interval != 0;
-  const auto flags = static_cast<std::uint8_t>(slot_class | (repeats ? timer_block::timer_repeats : 0));
-  auto* t = new (timer_slot_get(l, slot_class)) timer_block{{l, kind::timer, true, 0, flags}, npos, ops};
+  auto* t = new (l->slot_get(slot_class))
+      timer_block(l, ops, slot_class | (repeats ? timer_block::timer_repeats : 0u));
   void* callable = t + 1;
   if (repeats) {
     t->interval() = interval;
@@ -125,19 +114,17 @@ timer_room timer_start(loop_impl* l, std::int64_t after, std::int64_t interval, 
 
 void timer_abort(block* b) noexcept {
   auto* t = static_cast<timer_block*>(b);
-  loop_impl* l = t->loop;
+  loop_impl* l = t->loop();
   const bool was_first = t->heap_index == 0;
   l->heap_remove(t);
   if (was_first) l->rearm();
   --l->alive;
   --l->blocks;
-  timer_slot_put(t);
+  l->slot_put(t, t->slot_class());
 }
 
 block* idle_start(loop_impl* l, unique_function<void()>&& cb) {
-  auto* b = new idle_block;
-  b->loop = l;
-  b->k = kind::idle;
+  auto* b = new idle_block(l, kind::idle);
   b->cb = std::move(cb);
   if (l->idles.empty()) l->ops->idle(l->be, true);
   l->idles.push_front(b);
@@ -147,9 +134,7 @@ block* idle_start(loop_impl* l, unique_function<void()>&& cb) {
 }
 
 block* async_start(loop_impl* l, unique_function<void()>&& cb) {
-  auto* b = new async_block;
-  b->loop = l;
-  b->k = kind::async;
+  auto* b = new async_block(l, kind::async);
   b->cb = std::move(cb);
   l->asyncs.push_front(b);
   ++l->alive;
@@ -159,23 +144,23 @@ block* async_start(loop_impl* l, unique_function<void()>&& cb) {
 
 void async_send(block* b) noexcept {
   auto* a = static_cast<async_block*>(b);
-  loop_impl* l = a->loop;
+  loop_impl* l = a->loop();
   if (l->dead) return;  // the loop is gone (loop_impl note 6): nothing to wake
   if (a->pending.exchange(true)) return;  // already on its way: sends merge
   l->async_pending.store(true);
   l->ops->wakeup(l->be);
 }
 
-bool block_active(const block* b) noexcept { return b->active && !b->loop->dead; }
+bool block_active(const block* b) noexcept { return b->active && !b->loop()->dead; }
 
 void block_stop(block* b) noexcept {
-  loop_impl* l = b->loop;
+  loop_impl* l = b->loop();
   if (l->dead) {  // torn down without it (loop_impl note 6): only the memory is left
     b->active = false;
     delete_block(b);
     return;
   }
-  switch (b->k) {
+  switch (b->what()) {
     case kind::io: {
       auto* w = static_cast<io_block*>(b);
       auto& e = *l->find(w->fd);
@@ -225,10 +210,10 @@ void block_stop(block* b) noexcept {
 }
 
 void delete_block(block* b) noexcept {
-  loop_impl* l = b->loop;  // counted after the callable is gone: it may release the loop
-  switch (b->k) {
-    case kind::io: pool_delete(static_cast<io_block*>(b)); break;
-    case kind::timer: timer_delete(static_cast<timer_block*>(b)); break;
+  loop_impl* l = b->loop();  // counted after the callable is gone: it may release the loop
+  switch (b->what()) {
+    case kind::io: pooled_delete(static_cast<io_block*>(b)); break;
+    case kind::timer: pooled_delete(static_cast<timer_block*>(b)); break;
     case kind::idle: delete static_cast<idle_block*>(b); break;
     case kind::async: delete static_cast<async_block*>(b); break;
     case kind::signal: delete static_cast<signal_block*>(b); break;

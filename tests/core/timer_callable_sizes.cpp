@@ -2,6 +2,7 @@
 // 48 or 64 bytes; larger ones, or ones whose move may throw, behind a pointer). Whatever the
 // size, one-shot or repeating, the callable sees what it captured, runs as often as it
 // should, and is destroyed exactly once: when its handle goes, fired or not.
+#include "callables.hpp"
 #include "support.hpp"
 
 #include <array>
@@ -12,24 +13,16 @@ using namespace core_test;
 
 namespace {
 
-/// Captures N bytes of payload and counts its live copies through a shared counter.
 template <std::size_t N>
-struct payload_cb {
-  std::array<unsigned char, N> bytes;
-  int* calls;
-  std::shared_ptr<int> alive;  // use_count - 1 = live copies other than the test's own
+struct payload_cb : payload<N> {
   void operator()() {
-    for (std::size_t i = 0; i < N; ++i)
-      if (bytes[i] != static_cast<unsigned char>(i + 1)) return;  // corrupted: not counted
-    ++*calls;
+    if (this->intact()) ++*this->calls;  // corrupted: not counted
   }
 };
 
 template <std::size_t N>
 payload_cb<N> make_payload(int* calls, const std::shared_ptr<int>& alive) {
-  payload_cb<N> cb{{}, calls, alive};
-  for (std::size_t i = 0; i < N; ++i) cb.bytes[i] = static_cast<unsigned char>(i + 1);
-  return cb;
+  return filled(payload_cb<N>{{{}, calls, alive}});
 }
 
 template <std::size_t N>

@@ -1,32 +1,12 @@
 // ae/timer.hpp: the callable is built in place in the timer's block after the timer is
 // started; if copying it throws, the start is undone: the exception reaches the caller, the
 // loop holds nothing of it (run() returns at once), and other timers are untouched.
+#include "callables.hpp"
 #include "support.hpp"
 
 #include <stdexcept>
 
 using namespace core_test;
-
-namespace {
-
-struct copy_throws {
-  int* calls;
-  bool armed = true;
-  copy_throws(int* c) : calls(c) {}
-  copy_throws(const copy_throws& o) : calls(o.calls), armed(o.armed) {
-    if (armed) throw std::runtime_error("copy refused");
-  }
-  copy_throws(copy_throws&&) noexcept = default;
-  void operator()() { ++*calls; }
-};
-
-/// Large enough for the heap path (the copy is made before the timer starts).
-struct big_copy_throws : copy_throws {
-  using copy_throws::copy_throws;
-  char pad[128] = {};
-};
-
-}  // namespace
 
 TEST_CASE("timer/construct_throws/start_is_undone") {
   auto l = ae::loop::create();
