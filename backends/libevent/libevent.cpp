@@ -77,18 +77,38 @@ std::int64_t monotonic_ns() noexcept {
 
 struct instance;
 
-/// The core's per-fd storage (io_size bytes, zeroed, never moved): this header, then
-/// libevent's struct event, whose size libevent reports at run time.
-struct slot {
-  instance* owner;
-  std::uint8_t want;    // interest the core asked for
-  std::uint8_t added;   // interest of our added event; 0: not added
-  std::uint8_t queued;  // in instance::deferred (note 4)
+/// The core's per-fd storage (io_size bytes, zeroed, never moved): this 8-byte header, then
+/// libevent's struct event, whose size libevent reports at run time. The header packs the
+/// owner with three small fields into one word (instance is aligned to 32, so its pointer's
+/// low five bits are free): a watched fd costs libevent's struct event plus 8 bytes here,
+/// and DESIGN §7 allows ae over a library 64 bytes a watcher in all.
+class slot {
+ public:
+  instance* owner() const noexcept { return reinterpret_cast<instance*>(bits_ & ~field_bits); }
+  void set_owner(instance* l) noexcept { bits_ = reinterpret_cast<std::uintptr_t>(l) | (bits_ & field_bits); }
+  /// Interest the core asked for.
+  unsigned want() const noexcept { return bits_ & 3u; }
+  void set_want(unsigned m) noexcept { set(0, 3u, m); }
+  /// Interest of our added event; 0: not added.
+  unsigned added() const noexcept { return (bits_ >> 2) & 3u; }
+  void set_added(unsigned m) noexcept { set(2, 3u, m); }
+  /// In instance::deferred (note 4).
+  bool queued() const noexcept { return (bits_ >> 4) & 1u; }
+  void set_queued(bool q) noexcept { set(4, 1u, q); }
+
+  static constexpr std::uintptr_t field_bits = 31;
+
+ private:
+  void set(unsigned shift, unsigned width_mask, unsigned v) noexcept {
+    bits_ = (bits_ & ~(std::uintptr_t{width_mask} << shift)) | (std::uintptr_t{v & width_mask} << shift);
+  }
+  std::uintptr_t bits_;
 };
+static_assert(sizeof(slot) == 8);
 
 event* event_of(slot* s) noexcept { return reinterpret_cast<event*>(reinterpret_cast<std::byte*>(s) + sizeof(slot)); }
 
-struct instance {
+struct alignas(slot::field_bits + 1) instance {
   backend::core_hooks hooks{};
   event_base* base = nullptr;
   bool owned = false;    // created by us: freed by destroy, deletes deferred (note 4)
@@ -223,9 +243,9 @@ void wakeup_cb(evutil_socket_t, short, void* p) {
 void io_cb(evutil_socket_t, short what, void* arg) {
   auto* s = static_cast<slot*>(arg);
   // A deferred deletion (note 4) may still report; `want` filters it.
-  const unsigned bits = (static_cast<unsigned>(what) >> 1) & s->want;
+  const unsigned bits = (static_cast<unsigned>(what) >> 1) & s->want();
   if (!bits) return;
-  instance* l = s->owner;
+  instance* l = s->owner();
   ++l->deliveries;
   l->hooks.io(l->hooks.core, s, bits);
 }
@@ -291,10 +311,10 @@ void* create(const backend::create_args& a, char* err, std::size_t errlen) {
 /// Apply the deletions deferred by io() (note 4).
 void flush_deferred(instance* l) noexcept {
   for (slot* s : l->deferred) {
-    s->queued = 0;
-    if (s->want || !s->added) continue;
+    s->set_queued(false);
+    if (s->want() || !s->added()) continue;
     ::event_del(event_of(s));  // a closed fd's failing EPOLL_CTL_DEL is ignored by libevent
-    s->added = 0;
+    s->set_added(0);
   }
   l->deferred.clear();
 }
@@ -324,45 +344,45 @@ int check_pollable(int fd) noexcept {
 int io(void* p, void* sp, int fd, unsigned, unsigned new_mask) {
   auto* l = static_cast<instance*>(p);
   auto* s = static_cast<slot*>(sp);
-  s->want = static_cast<std::uint8_t>(new_mask);
-  if (new_mask == s->added) return 0;  // also a deferred deletion taken back: no syscall
+  s->set_want(new_mask);
+  if (new_mask == s->added()) return 0;  // also a deferred deletion taken back: no syscall
   event* ev = event_of(s);
   if (new_mask == 0) {
     if (l->owned) {
-      if (!s->queued) {
-        s->queued = 1;
+      if (!s->queued()) {
+        s->set_queued(true);
         l->deferred.push_back(s);
       }
     } else {
       ::event_del(ev);
-      s->added = 0;
+      s->set_added(0);
     }
     return 0;
   }
-  if (s->added) {
+  if (s->added()) {
     // libevent 2.1 cannot change an added event's interest: delete, reassign, add.
     ::event_del(ev);
-    s->added = 0;
+    s->set_added(0);
   } else if (const int e = check_pollable(fd)) {
-    s->want = 0;
+    s->set_want(0);
     return e;
   }
-  s->owner = l;
+  s->set_owner(l);
   ::event_assign(ev, l->base, fd, static_cast<short>(EV_PERSIST | (new_mask << 1)), io_cb, s);
   if (::event_add(ev, nullptr) < 0) {
     const int e = errno ? errno : EIO;
-    s->want = 0;
+    s->set_want(0);
     return e;
   }
-  s->added = static_cast<std::uint8_t>(new_mask);
+  s->set_added(new_mask);
   return 0;
 }
 
 void io_forget(void*, void* sp, int) {
   auto* s = static_cast<slot*>(sp);
-  if (s->added && !s->want) {
+  if (s->added() && !s->want()) {
     ::event_del(event_of(s));  // while the fd is still open, before its number is reused
-    s->added = 0;
+    s->set_added(0);
   }
 }
 
@@ -428,8 +448,6 @@ const char* version() {
   return v;
 }
 
-constexpr std::uint32_t round16(std::size_t n) { return static_cast<std::uint32_t>((n + 15) & ~std::size_t{15}); }
-
 }  // namespace
 
 }  // namespace ae::detail::libevent
@@ -438,7 +456,7 @@ extern "C" __attribute__((visibility("default"))) const ae::backend::ops* anyeve
   namespace le = ae::detail::libevent;
   static const ae::backend::ops table{
       ae::backend::abi_version,
-      static_cast<std::uint32_t>(sizeof(le::slot)) + le::round16(::event_get_struct_event_size()),
+      static_cast<std::uint32_t>(sizeof(le::slot) + ::event_get_struct_event_size()),
       "libevent",
       le::version,
       le::create,
