@@ -116,7 +116,7 @@ void loop_impl::release(loop_impl* l) noexcept {
 
 loop_impl::~loop_impl() = default;
 
-fd_entry& loop_impl::entry(int fd) {
+fd_entry& loop_impl::entry_slow(int fd) {
   const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
   if (c >= fd_table.size()) fd_table.resize(c + 1);
   if (!fd_table[c]) fd_table[c].reset(new std::uint32_t[1 << chunk_bits]());
@@ -141,12 +141,8 @@ fd_entry* loop_impl::new_entry(int fd) {
   return e;
 }
 
-/// Recompute the union mask of fd's watchers and tell the backend when it changed.
-void loop_impl::update_fd(fd_entry& e) {
+void loop_impl::update_fd_rest(fd_entry& e, unsigned want, int err) {
   const int fd = e.fd;
-  unsigned want = 0;
-  for (auto* w = e.head; w; w = w->next) want |= w->events();
-  if (want == e.mask) return;
   if (e.always_ready) {
     if (!want) {
       e.always_ready = false;
@@ -158,7 +154,6 @@ void loop_impl::update_fd(fd_entry& e) {
     }
     return;
   }
-  const int err = ops->io(be, slot(&e), fd, e.mask, want);
   if (err == EPERM) {
     // POSIX poll reports such fds (regular files) as always ready; so do we, everywhere.
     if (e.mask) ops->io(be, slot(&e), fd, e.mask, 0);
@@ -168,8 +163,7 @@ void loop_impl::update_fd(fd_entry& e) {
     rearm();
     return;
   }
-  if (err) throw std::system_error(err, std::generic_category(), "ae::io: cannot watch fd " + std::to_string(fd));
-  e.mask = static_cast<std::uint8_t>(want);
+  throw std::system_error(err, std::generic_category(), "ae::io: cannot watch fd " + std::to_string(fd));
 }
 
 // ---- timer heap (4-ary: shallower than binary, and 4 children share a cache line; the

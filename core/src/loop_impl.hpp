@@ -492,9 +492,29 @@ struct loop_impl {
 
   // --- used by the watcher code ---
   std::int64_t now() const noexcept { return ops->now(be); }
-  fd_entry& entry(int fd);
+  /// The entry of fd, made on first use; throws std::bad_alloc.
+  fd_entry& entry(int fd) {
+    if (fd_entry* e = find(fd)) [[likely]] return *e;
+    return entry_slow(fd);
+  }
+  fd_entry& entry_slow(int fd);
   fd_entry* new_entry(int fd);
-  void update_fd(fd_entry& e);
+  /// Recompute the union mask of fd's watchers and tell the backend when it changed. Inline:
+  /// a re-arm runs it twice, and its rare paths (an fd that is always ready, a refusal) are
+  /// out of line, so the common one keeps few registers.
+  void update_fd(fd_entry& e) {
+    unsigned want = 0;
+    for (auto* w = e.head; w; w = w->next) want |= w->events();
+    if (want == e.mask) return;
+    const int err = e.always_ready ? 0 : ops->io(be, slot(&e), e.fd, e.mask, want);
+    if (!err && !e.always_ready) [[likely]] {
+      e.mask = static_cast<std::uint8_t>(want);
+      return;
+    }
+    update_fd_rest(e, want, err);
+  }
+  /// update_fd() for an always-ready fd (err unused) or a backend that refused (err).
+  [[gnu::noinline, gnu::cold]] void update_fd_rest(fd_entry& e, unsigned want, int err);
   void dispatch_io(fd_entry& e, unsigned revents) noexcept;
   void heap_push(timer_block* t, std::int64_t deadline) noexcept;
   void heap_remove(timer_block* t);

@@ -4,6 +4,8 @@
 //     the index + 1 of its fd's entry. Removal is lazy, as in the epoll variant: the entry is
 //     parked (fd negated, so poll skips it) and compacted away before the next poll, so a
 //     watcher destroyed and re-created for the same fd in one iteration costs no syscall.
+//     Parked entries are counted: when every one was re-armed, nothing is compacted and the
+//     array is not scanned (a re-arm costs a few stores, as in a hand-written poll loop).
 // (b) During dispatch the array may change under us. revents is cleared before each call, so
 //     an entry swapped into an unvisited index is not reported twice; one swapped into a
 //     visited index waits for the next iteration (level-triggered, nothing is lost).
@@ -32,7 +34,7 @@ struct slot {
 struct poll_loop : base {
   std::vector<pollfd> pfds;
   std::vector<slot*> owners;  // parallel to pfds
-  bool parked = false;        // some entries wait for compaction
+  std::size_t parked = 0;     // entries waiting for compaction
 };
 
 /// Drop parked entries (fd < 0), swapping the last entry in.
@@ -52,7 +54,7 @@ void compact(poll_loop* l) {
     l->pfds.pop_back();
     l->owners.pop_back();
   }
-  l->parked = false;
+  l->parked = 0;
 }
 
 short to_poll(unsigned mask) {
@@ -85,13 +87,14 @@ int io(void* be, void* sp, int fd, unsigned, unsigned mask) {
   if (mask == 0) {
     if (!s->index) return 0;
     pollfd& p = l->pfds[s->index - 1];
+    if (p.fd >= 0) ++l->parked;
     p.fd = -fd - 1;  // parked: poll skips negative fds
     p.revents = 0;
-    l->parked = true;
     return 0;
   }
   if (s->index && l->pfds[s->index - 1].fd < 0) {
     l->pfds[s->index - 1] = {fd, to_poll(mask), 0};  // re-armed before compaction: no syscall
+    --l->parked;
     return 0;
   }
   if (!s->index) {
