@@ -37,6 +37,9 @@ constexpr std::uint8_t io_slot_class(std::size_t bytes) { return slot_class_for(
 block_room io_start(loop_impl*, int fd, poll events, const callable_ops<void, poll>* ops, std::uint8_t slot_class);
 /// Undoes io_start() whose callable was never constructed.
 void io_abort(block*) noexcept;
+/// block_stop() for an io block: the re-arm path (destroy + create) without the dispatch on
+/// the kind of block.
+void io_stop(block*) noexcept;
 int io_fd(const block*) noexcept;
 
 /// A callback that takes no argument, called with the ready bits.
@@ -74,6 +77,15 @@ block* make_io(loop_impl* l, int fd, poll events, F&& cb) {
 class io : public detail::watcher {
  public:
   io() noexcept = default;
+  io(io&&) noexcept = default;
+  io& operator=(io&& o) noexcept {
+    if (this != &o) {
+      stop();
+      b_ = std::exchange(o.b_, nullptr);
+    }
+    return *this;
+  }
+  ~io() { stop(); }
 
   /// Watch `fd` for `events`; `cb` runs on the loop each time it is ready. Throws
   /// std::system_error with EBADF for a descriptor that is not open.
@@ -81,6 +93,11 @@ class io : public detail::watcher {
     requires(std::is_invocable_v<F&> || std::is_invocable_v<F&, poll>)
   io(int fd, poll events, F&& cb, loop& l = default_loop())
       : watcher(detail::make_io(l.impl(), fd, events, std::forward<F>(cb))) {}
+
+  /// Cancel the watcher; its callback will not run again. Idempotent.
+  void stop() noexcept {
+    if (b_) detail::io_stop(std::exchange(b_, nullptr));
+  }
 
   /// The watched descriptor, or -1 when inactive.
   int fd() const noexcept { return b_ ? detail::io_fd(b_) : -1; }

@@ -65,8 +65,8 @@ struct loop_impl;
 /// freed; read by the thread that runs the loop, which received it after it was written.
 extern loop_impl* loop_table[1 << 16] __attribute__((visibility("hidden")));
 
-// The header is 4 bytes; the first 4-byte member of a derived block (an io watcher's fd, a
-// timer's heap index) follows it, so the pointers start at offset 8.
+// The header is 4 bytes; a timer's heap index follows it, so its pointers start at offset 8
+// (an io block leaves those 4 bytes unused).
 struct block {
   std::uint16_t loop_id;
   // 0 idle; running: its callback is on the stack; queued: a timer in this pass's due list;
@@ -108,19 +108,19 @@ inline void pool_poison(void*, std::size_t) noexcept {}
 inline void pool_unpoison(void*, std::size_t) noexcept {}
 #endif
 
-template <std::size_t SlotSize>
 class block_pool {
  public:
-  static constexpr std::size_t slot_size = SlotSize;
   static constexpr std::size_t max_chunk_slots = 256;
 
-  block_pool() noexcept = default;
+  /// Slots of `slot_size` bytes (a multiple of 16), aligned to the largest power of two that
+  /// divides it: 64 -> a cache line, 48 -> 16.
+  explicit block_pool(std::size_t slot_size) noexcept : size_(slot_size), align_(slot_size & (~slot_size + 1)) {}
   ~block_pool() {
     // Blocks still in use belong to handles that must not be used after their loop is gone
     // (stopping one reaches the loop anyway), so no slot is waited for.
-    for (slot* c = chunks_; c;) {
-      slot* prev = c->next;
-      ::operator delete(c, std::align_val_t{alignof(slot)});
+    for (link* c = chunks_; c;) {
+      link* prev = c->next;
+      ::operator delete(c, std::align_val_t{align_});
       c = prev;
     }
   }
@@ -129,54 +129,54 @@ class block_pool {
 
   /// Uninitialized room for one block; throws std::bad_alloc.
   void* get() {
-    slot* s = free_;
-    if (s) {
-      unpoison(s, 1);
+    link* s = free_;
+    if (s) [[likely]] {
+      pool_unpoison(s, size_);
       free_ = s->next;
-    } else if (next_ != end_) {
-      s = next_++;
-      unpoison(s, 1);
-    } else {
-      s = grow();
+      return s;
     }
-    return s;
+    if (next_ != end_) {
+      std::byte* p = next_;
+      next_ += size_;
+      pool_unpoison(p, size_);
+      return p;
+    }
+    return grow();
   }
   /// Gives back a slot from get() whose block was destroyed.
   void put(void* p) noexcept {
-    auto* s = static_cast<slot*>(p);
+    auto* s = static_cast<link*>(p);
     s->next = free_;
     free_ = s;
-    poison(s, 1);
+    pool_poison(s, size_);
   }
 
  private:
-  // Aligned to the largest power of two dividing the size: 64 -> a cache line, 48 -> 16.
-  struct alignas(slot_size & (~slot_size + 1)) slot {
-    slot* next;
-    std::byte rest[slot_size - sizeof(slot*)];
+  struct link {  // the first bytes of a free slot, and of each chunk's first slot
+    link* next;
   };
-  static_assert(sizeof(slot) == slot_size);
 
-  slot* grow() {
+  [[gnu::noinline]] void* grow() {
     const std::size_t n = chunk_slots_;
-    auto* c = static_cast<slot*>(::operator new(n * slot_size, std::align_val_t{alignof(slot)}));
-    c->next = chunks_;
-    chunks_ = c;
+    auto* c = static_cast<std::byte*>(::operator new(n * size_, std::align_val_t{align_}));
+    auto* head = reinterpret_cast<link*>(c);
+    head->next = chunks_;
+    chunks_ = head;
     if (chunk_slots_ < max_chunk_slots) chunk_slots_ *= 2;
     // Slot 0 links the chunks, slot 1 is handed out now, the rest is carved on demand.
-    next_ = c + 2;
-    end_ = c + n;
-    poison(next_, n - 2);
-    return c + 1;
+    next_ = c + 2 * size_;
+    end_ = c + n * size_;
+    pool_poison(next_, end_ - next_);
+    return c + size_;
   }
-  static void poison(slot* s, std::size_t n) noexcept { pool_poison(s, n * slot_size); }
-  static void unpoison(slot* s, std::size_t n) noexcept { pool_unpoison(s, n * slot_size); }
 
-  slot* free_ = nullptr;
-  slot* next_ = nullptr;    // the never-used tail of the newest chunk
-  slot* end_ = nullptr;
-  slot* chunks_ = nullptr;  // newest chunk; the first slot of each links to the one before
+  link* free_ = nullptr;
+  std::byte* next_ = nullptr;  // the never-used tail of the newest chunk
+  std::byte* end_ = nullptr;
+  link* chunks_ = nullptr;     // newest chunk; the first slot of each links to the one before
   std::size_t chunk_slots_ = 16;
+  const std::size_t size_;
+  const std::size_t align_;
 };
 
 /// Intrusive doubly-linked list with a dispatch cursor (see note 4).
@@ -219,17 +219,21 @@ inline constexpr std::uint32_t npos = 0xffffffffu;  // timer_block::heap_index: 
 /// Slot classes 0, 1, 2 are the loop's 32-, 48- and 64-byte pools.
 inline constexpr std::size_t slot_sizes[3] = {32, 48, 64};
 
+struct fd_entry;
+
 /// An io watcher: this header, then the callable, which io.hpp constructs in place (a
 /// callable of up to two pointers takes a 48-byte slot, up to four 64; larger ones live on the
 /// heap behind a pointer). block::mask holds the events (bits 0-1) and the slot class.
+/// The block names its fd's entry, so a stop needs no lookup by fd, and an fd's watchers are
+/// a singly linked list, as in libev: unlinking walks from the head, which is nearly always
+/// the watcher itself (one watcher per fd is the common case).
 struct io_block : block {
-  int fd;
-  io_block* prev = nullptr;
+  fd_entry* entry;
   io_block* next = nullptr;
   const callable_ops<void, poll>* ops;
 
-  io_block(loop_impl* l, int fd_, unsigned events, const callable_ops<void, poll>* o, unsigned slot_class) noexcept
-      : block(l, kind::io), fd(fd_), ops(o) {
+  io_block(loop_impl* l, fd_entry* e, unsigned events, const callable_ops<void, poll>* o, unsigned slot_class) noexcept
+      : block(l, kind::io), entry(e), ops(o) {
     mask = static_cast<std::uint8_t>(events | slot_class << 2);
   }
   unsigned events() const noexcept { return mask & 3u; }
@@ -400,25 +404,11 @@ struct loop_impl {
   backend::core_hooks hooks{};
   // Before every member whose destruction may stop a watcher (a postponed callback may own
   // a handle), so the pools outlive them. io and timer blocks, by slot class (slot_sizes).
-  block_pool<32> pool_32;
-  block_pool<48> pool_48;
-  block_pool<64> pool_64;
+  block_pool pools[3] = {block_pool(slot_sizes[0]), block_pool(slot_sizes[1]), block_pool(slot_sizes[2])};
   // Always inlined: a start is a handful of stores, and an out-of-line member of the shared
   // library is called through the PLT.
-  __attribute__((always_inline)) void* slot_get(unsigned slot_class) {
-    switch (slot_class) {
-      case 0: return pool_32.get();
-      case 1: return pool_48.get();
-      default: return pool_64.get();
-    }
-  }
-  __attribute__((always_inline)) void slot_put(void* p, unsigned slot_class) noexcept {
-    switch (slot_class) {
-      case 0: pool_32.put(p); return;
-      case 1: pool_48.put(p); return;
-      default: pool_64.put(p); return;
-    }
-  }
+  __attribute__((always_inline)) void* slot_get(unsigned slot_class) { return pools[slot_class].get(); }
+  __attribute__((always_inline)) void slot_put(void* p, unsigned slot_class) noexcept { pools[slot_class].put(p); }
 
   // Liveness: started watchers (io, active timers, signal, child, idle, async) plus queued
   // work. run() returns when it drops to zero.
@@ -453,18 +443,15 @@ struct loop_impl {
     const std::uint32_t r = fd_table[c][fd & chunk_mask];
     return r ? record(r - 1) : nullptr;
   }
-  void io_link(fd_entry& e, io_block* w) noexcept {
-    w->prev = nullptr;
+  static void io_link(fd_entry& e, io_block* w) noexcept {
     w->next = e.head;
-    if (e.head) e.head->prev = w;
     e.head = w;
   }
   void io_unlink(fd_entry& e, io_block* w) noexcept {
     if (io_cursor == w) io_cursor = w->next;
-    if (w->prev) w->prev->next = w->next;
-    else e.head = w->next;
-    if (w->next) w->next->prev = w->prev;
-    w->prev = w->next = nullptr;
+    io_block** p = &e.head;
+    while (*p != w) p = &(*p)->next;
+    *p = w->next;
   }
   std::vector<int> always_ready;                          // fds with always_ready set
 
@@ -505,7 +492,10 @@ struct loop_impl {
   void update_fd(fd_entry& e) {
     unsigned want = 0;
     for (auto* w = e.head; w; w = w->next) want |= w->events();
-    if (want == e.mask) return;
+    if (want != e.mask) set_fd_mask(e, want);
+  }
+  /// Tells the backend the union mask of fd's watchers is now `want` (!= e.mask).
+  void set_fd_mask(fd_entry& e, unsigned want) {
     const int err = e.always_ready ? 0 : ops->io(be, slot(&e), e.fd, e.mask, want);
     if (!err && !e.always_ready) [[likely]] {
       e.mask = static_cast<std::uint8_t>(want);

@@ -55,19 +55,43 @@ void pooled_delete(B* b) noexcept {
 void child_stop(child_block*) noexcept;  // children.cpp
 void signal_stop(signal_block*) noexcept;  // signals.cpp
 
-block_room io_start(loop_impl* l, int fd, poll events, const callable_ops<void, poll>* ops, std::uint8_t slot_class) {
+namespace {
+
+[[noreturn, gnu::noinline, gnu::cold]] void throw_bad_io(int fd) {
   if (fd < 0) throw std::system_error(EBADF, std::generic_category(), "ae::io: invalid fd " + std::to_string(fd));
-  const unsigned mask = static_cast<unsigned>(events) & 3u;
-  if (!mask) throw std::invalid_argument("ae::io: events must include poll::read or poll::write");
-  auto& e = l->entry(fd);  // first: it may throw, and then no slot is taken
-  auto* b = new (l->slot_get(slot_class)) io_block(l, fd, mask, ops, slot_class);
-  l->io_link(e, b);
+  throw std::invalid_argument("ae::io: events must include poll::read or poll::write");
+}
+
+/// Takes a started io block off its fd and shrinks the fd's registration to the watchers
+/// left; the block itself is untouched.
+[[gnu::always_inline]] inline void io_detach(loop_impl* l, io_block* w) noexcept {
+  fd_entry& e = *w->entry;
+  l->io_unlink(e, w);
   try {
     l->update_fd(e);
-  } catch (...) {
-    l->io_unlink(e, b);
-    l->slot_put(b, slot_class);
-    throw;
+  } catch (const std::exception& ex) {
+    // Shrinking a registration can only fail if the fd was closed under us.
+    log::write(log::level::debug, ex.what());
+  }
+}
+
+}  // namespace
+
+block_room io_start(loop_impl* l, int fd, poll events, const callable_ops<void, poll>* ops, std::uint8_t slot_class) {
+  const unsigned mask = static_cast<unsigned>(events) & 3u;
+  if (fd < 0 || !mask) [[unlikely]] throw_bad_io(fd);
+  auto& e = l->entry(fd);  // first: it may throw, and then no slot is taken
+  auto* b = new (l->slot_get(slot_class)) io_block(l, &e, mask, ops, slot_class);
+  loop_impl::io_link(e, b);
+  // A start only adds bits: the new union is known without walking the fd's watchers.
+  if (const unsigned want = e.mask | mask; want != e.mask) {
+    try {
+      l->set_fd_mask(e, want);
+    } catch (...) {
+      l->io_unlink(e, b);
+      l->slot_put(b, slot_class);
+      throw;
+    }
   }
   ++l->alive;
   ++l->blocks;
@@ -77,19 +101,29 @@ block_room io_start(loop_impl* l, int fd, poll events, const callable_ops<void, 
 void io_abort(block* b) noexcept {
   auto* w = static_cast<io_block*>(b);
   loop_impl* l = w->loop();
-  auto& e = *l->find(w->fd);
-  l->io_unlink(e, w);
-  try {
-    l->update_fd(e);
-  } catch (const std::exception& ex) {
-    log::write(log::level::debug, ex.what());
-  }
+  io_detach(l, w);
   --l->alive;
   --l->blocks;
   l->slot_put(w, w->slot_class());
 }
 
-int io_fd(const block* b) noexcept { return static_cast<const io_block*>(b)->fd; }
+void io_stop(block* b) noexcept {
+  auto* w = static_cast<io_block*>(b);
+  loop_impl* l = w->loop();
+  // A dead loop, or a stop from inside its own callback: block_stop knows those.
+  if (l->dead || w->state != 0) [[unlikely]] return block_stop(b);
+  io_detach(l, w);
+  --l->alive;
+  if (!w->ops->move_destroy) [[likely]] {  // nothing to destroy, nothing that could free the loop
+    l->slot_put(w, w->slot_class());
+    --l->blocks;
+    return;
+  }
+  pooled_delete(w);
+  l->block_gone();
+}
+
+int io_fd(const block* b) noexcept { return static_cast<const io_block*>(b)->entry->fd; }
 
 block_room timer_start(loop_impl* l, std::int64_t after, std::int64_t interval, const callable_ops<void>* ops,
                        std::uint8_t slot_class) {
@@ -161,19 +195,10 @@ void block_stop(block* b) noexcept {
     return;
   }
   switch (b->what()) {
-    case kind::io: {
-      auto* w = static_cast<io_block*>(b);
-      auto& e = *l->find(w->fd);
-      l->io_unlink(e, w);
+    case kind::io:
+      io_detach(l, static_cast<io_block*>(b));
       --l->alive;
-      try {
-        l->update_fd(e);
-      } catch (const std::exception& ex) {
-        // Shrinking a registration can only fail if the fd was closed under us.
-        log::write(log::level::debug, ex.what());
-      }
       break;
-    }
     case kind::timer: {
       auto* t = static_cast<timer_block*>(b);
       if (t->heap_index != npos) {

@@ -24,6 +24,7 @@
 //     fork every slot reads as "not registered" without being visited.
 #include "builtin.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -47,10 +48,29 @@ struct slot {
 };
 static_assert(sizeof(slot) == 8);
 
+/// The queued EPOLL_CTL_DELs (a). io() appends with two stores: the array grows out of line.
+struct change_queue {
+  struct change {
+    int fd;
+    slot* s;
+  };
+  std::vector<change> room;  // in use: the first n
+  std::size_t n = 0;
+
+  void push(int fd, slot* s) {
+    if (n == room.size()) [[unlikely]] grow();
+    room[n++] = {fd, s};
+  }
+  [[gnu::noinline]] void grow() { room.resize(std::max<std::size_t>(64, room.size() * 2)); }
+  change* begin() noexcept { return room.data(); }
+  change* end() noexcept { return room.data() + n; }
+  void clear() noexcept { n = 0; }
+};
+
 struct epoll_loop : base {
   int epfd = -1;
   std::uint32_t gen = 1;
-  std::vector<std::pair<int, slot*>> changes;  // (a)
+  change_queue changes;  // (a)
   std::vector<slot*> by_fd;                    // (e): every slot ever used, by fd
   std::vector<epoll_event> events = std::vector<epoll_event>(64);
 };
@@ -100,22 +120,29 @@ void destroy(void* be) {
   delete l;
 }
 
+/// apply() for a slot the core asked to watch: recorded in by_fd first, which is where
+/// dispatch and rebuild find it (every slot that ever reaches the kernel passes here). Out of
+/// line: it costs a syscall anyway, and io() stays a few loads and stores.
+[[gnu::noinline]] int register_fd(epoll_loop* l, slot* s, int fd) {
+  if (static_cast<std::size_t>(fd) >= l->by_fd.size()) l->by_fd.resize(fd + 1 + fd / 2);
+  l->by_fd[fd] = s;
+  return apply(l, s, fd);
+}
+
 int io(void* be, void* sp, int fd, unsigned, unsigned mask) {
   auto* l = static_cast<epoll_loop*>(be);
   auto* s = static_cast<slot*>(sp);
-  if (s->gen != l->gen) *s = {0, 0, 0, s->closes, l->gen};
-  if (static_cast<std::size_t>(fd) >= l->by_fd.size()) l->by_fd.resize(fd + 1 + fd / 2);
-  l->by_fd[fd] = s;
+  if (s->gen != l->gen) [[unlikely]] *s = {0, 0, 0, s->closes, l->gen};
   s->want = static_cast<std::uint8_t>(mask);
-  if (mask == s->kernel) return 0;
+  if (mask == s->kernel) return 0;  // (a): re-armed before the queued DEL was applied
   if (mask == 0) {
     if (!s->queued) {
       s->queued = 1;
-      l->changes.emplace_back(fd, s);
+      l->changes.push(fd, s);
     }
     return 0;
   }
-  return apply(l, s, fd);
+  return register_fd(l, s, fd);
 }
 
 void io_forget(void* be, void* sp, int fd) {
@@ -137,7 +164,7 @@ int rebuild(epoll_loop* l) {
   l->epfd = fresh;
   ++l->gen;
   ctl(l, EPOLL_CTL_ADD, l->wake_fd, backend::ev_read);
-  for (auto& c : l->changes) c.second->queued = 0;
+  for (auto& c : l->changes) c.s->queued = 0;
   l->changes.clear();
   for (std::size_t fd = 0; fd < l->by_fd.size(); ++fd) {
     slot* s = l->by_fd[fd];
