@@ -10,6 +10,7 @@
 //    past deadline so that iteration does not block.
 // 4. A user callback that throws stops the native loop; run()/run_once() rethrow it.
 #include "loop_impl.hpp"
+#include "poll/builtin.hpp"
 
 #include <anyevent/error.hpp>
 #include <anyevent/log.hpp>
@@ -61,7 +62,8 @@ loop_id::~loop_id() {
   free_loop_ids.push_back(v_);
 }
 
-loop_impl::loop_impl(const backend::ops* o, void* native, bool library_default) : ops(o) {
+loop_impl::loop_impl(const backend::ops* o, void* native, bool library_default)
+    : ops(o), defer_shrink(o == builtin::epoll_ops() || o == builtin::posix_poll_ops()) {
   hooks = {this, &on_io, &on_timer, &on_idle, &on_wakeup};
   record_size = sizeof(fd_entry) + ((std::size_t{ops->io_size} + 7) & ~std::size_t{7});
   char err[256] = "";
@@ -139,6 +141,18 @@ fd_entry* loop_impl::new_entry(int fd) {
   ++records;
   e->fd = fd;
   return e;
+}
+
+void loop_impl::flush_shrinks() noexcept {
+  for (fd_entry* e : shrinks) {
+    e->shrink_queued = false;
+    try {
+      update_fd(*e);
+    } catch (const std::exception& ex) {
+      log::write(log::level::debug, ex.what());
+    }
+  }
+  shrinks.clear();
 }
 
 void loop_impl::update_fd_rest(fd_entry& e, unsigned want, int err) {
@@ -331,6 +345,7 @@ void loop_impl::on_wakeup(void* core) {
 
 void loop_impl::run_iteration(bool nowait) {
   if (callback_depth > 0) throw recursive_wait();
+  if (!shrinks.empty()) flush_shrinks();
   ops->run_once(be, nowait);
   if (pending_exception) std::rethrow_exception(std::exchange(pending_exception, nullptr));
 }
@@ -403,7 +418,10 @@ time_point loop::now() const { return time_point(std::chrono::nanoseconds(impl_-
 
 void loop::now_update() { impl_->ops->now_update(impl_->be); }
 
-void loop::fork_child() { impl_->ops->fork_child(impl_->be); }
+void loop::fork_child() {
+  impl_->flush_shrinks();  // the child registers what is watched now
+  impl_->ops->fork_child(impl_->be);
+}
 
 time_point now() { return default_loop().now(); }
 void now_update() { default_loop().now_update(); }

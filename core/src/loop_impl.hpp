@@ -34,7 +34,16 @@
 //    captured pointers — fits a 32-byte timer slot and a 48-byte io slot (DESIGN §7: a timer
 //    <= 64 B and an io watcher <= 128 B, or the library's own + 64 B, with the heap entry and
 //    the handle). The price: at most 65,536 loops exist at once (loop_impl throws beyond).
+// 8. On the built-in backends, which only the core runs, a stop does not lower the fd's
+//    registration at once: the entry is queued and its union recomputed just before the next
+//    wait (flush_shrinks). A watcher destroyed and re-created for the same fd and mask in
+//    between — the re-arm of DESIGN §7 — then costs no call into the backend at all; an
+//    event meanwhile for an fd left without watchers finds nobody to call. Foreign loops
+//    may be run by their host, which never tells the core before it waits: there every stop
+//    reaches the backend at once. ae::fd's close and fork_child flush first.
 #pragma once
+
+#include "append_array.hpp"
 
 #include <anyevent/backend.hpp>
 #include <anyevent/child.hpp>
@@ -127,14 +136,18 @@ class block_pool {
   block_pool(const block_pool&) = delete;
   block_pool& operator=(const block_pool&) = delete;
 
-  /// Uninitialized room for one block; throws std::bad_alloc.
-  void* get() {
+  /// A slot given back earlier, or nullptr: the steady state, which never allocates.
+  void* try_get() noexcept {
     link* s = free_;
     if (s) [[likely]] {
       pool_unpoison(s, size_);
       free_ = s->next;
-      return s;
     }
+    return s;
+  }
+  /// Uninitialized room for one block; throws std::bad_alloc.
+  void* get() {
+    if (void* s = try_get()) [[likely]] return s;
     if (next_ != end_) {
       std::byte* p = next_;
       next_ += size_;
@@ -312,8 +325,9 @@ struct child_block : list_block {
 struct fd_entry {
   io_block* head = nullptr;   // the fd's watchers, newest first
   int fd;
-  std::uint8_t mask = 0;      // union registered with the backend
+  std::uint8_t mask = 0;      // union registered with the backend (note 8: may exceed the watchers')
   bool always_ready = false;  // the backend said EPERM: report ready every iteration
+  bool shrink_queued = false; // in loop_impl::shrinks (note 8)
 };
 static_assert(sizeof(fd_entry) == 16 && alignof(fd_entry) == 8);
 
@@ -454,6 +468,22 @@ struct loop_impl {
     *p = w->next;
   }
   std::vector<int> always_ready;                          // fds with always_ready set
+  const bool defer_shrink;           // note 8: a built-in backend
+  append_array<fd_entry*> shrinks;   // note 8: entries whose watchers went since the last wait
+  /// A watcher of `e` went: lower the registration now, or before the next wait (note 8).
+  void io_shrink(fd_entry& e) {
+    if (defer_shrink && !e.always_ready) [[likely]] {
+      if (!e.shrink_queued) {
+        shrinks.append(&e);  // first: it may throw
+        e.shrink_queued = true;
+      }
+      return;
+    }
+    update_fd(e);
+  }
+  /// Applies the queued shrinks (note 8). Errors are logged: they only mean the fd was closed
+  /// under its watchers.
+  void flush_shrinks() noexcept;
 
   // timers
   heap_array heap;

@@ -63,23 +63,21 @@ namespace {
 }
 
 /// Takes a started io block off its fd and shrinks the fd's registration to the watchers
-/// left; the block itself is untouched.
+/// left, now or before the next wait (loop_impl note 8); the block itself is untouched.
 [[gnu::always_inline]] inline void io_detach(loop_impl* l, io_block* w) noexcept {
   fd_entry& e = *w->entry;
   l->io_unlink(e, w);
   try {
-    l->update_fd(e);
+    l->io_shrink(e);
   } catch (const std::exception& ex) {
     // Shrinking a registration can only fail if the fd was closed under us.
     log::write(log::level::debug, ex.what());
   }
 }
 
-}  // namespace
-
-block_room io_start(loop_impl* l, int fd, poll events, const callable_ops<void, poll>* ops, std::uint8_t slot_class) {
-  const unsigned mask = static_cast<unsigned>(events) & 3u;
-  if (fd < 0 || !mask) [[unlikely]] throw_bad_io(fd);
+/// io_start() in general: a new fd, new bits for the backend, or a pool without a free slot.
+[[gnu::noinline]] block_room io_start_slow(loop_impl* l, int fd, unsigned mask, const callable_ops<void, poll>* ops,
+                                           std::uint8_t slot_class) {
   auto& e = l->entry(fd);  // first: it may throw, and then no slot is taken
   auto* b = new (l->slot_get(slot_class)) io_block(l, &e, mask, ops, slot_class);
   loop_impl::io_link(e, b);
@@ -98,6 +96,55 @@ block_room io_start(loop_impl* l, int fd, poll events, const callable_ops<void, 
   return {b, b->callable()};
 }
 
+/// io_stop() in general: a foreign backend, a dead loop, a stop from inside the callback, a
+/// callable with a destructor, an always-ready fd, a full shrink queue.
+[[gnu::noinline]] void io_stop_slow(loop_impl* l, io_block* w) noexcept {
+  // A dead loop, or a stop from inside its own callback: block_stop knows those.
+  if (l->dead || w->state != 0) return block_stop(w);
+  io_detach(l, w);
+  --l->alive;
+  pooled_delete(w);
+  l->block_gone();
+}
+
+}  // namespace
+
+// The two halves of a re-arm (DESIGN §7: destroy + create on the same fd). Their common
+// case — an fd already registered for these bits, a free pool slot, a stop whose shrink is
+// deferred (loop_impl note 8) — calls nothing, so it saves no registers; everything else
+// goes to the slow halves above.
+
+block_room io_start(loop_impl* l, int fd, poll events, const callable_ops<void, poll>* ops, std::uint8_t slot_class) {
+  const unsigned mask = static_cast<unsigned>(events) & 3u;
+  if (fd < 0 || !mask) [[unlikely]] throw_bad_io(fd);
+  fd_entry* e = l->find(fd);
+  void* room;
+  if (!e || (e->mask | mask) != e->mask || !(room = l->pools[slot_class].try_get())) [[unlikely]]
+    return io_start_slow(l, fd, mask, ops, slot_class);
+  auto* b = new (room) io_block(l, e, mask, ops, slot_class);
+  loop_impl::io_link(*e, b);
+  ++l->alive;
+  ++l->blocks;
+  return {b, b->callable()};
+}
+
+void io_stop(block* b) noexcept {
+  auto* w = static_cast<io_block*>(b);
+  loop_impl* l = w->loop();
+  fd_entry& e = *w->entry;
+  if (l->dead || w->state != 0 || w->ops->move_destroy || !l->defer_shrink || e.always_ready ||
+      (!e.shrink_queued && !l->shrinks.has_room())) [[unlikely]]
+    return io_stop_slow(l, w);
+  l->io_unlink(e, w);
+  if (!e.shrink_queued) {
+    l->shrinks.append_unchecked(&e);
+    e.shrink_queued = true;
+  }
+  --l->alive;
+  l->slot_put(w, w->slot_class());
+  --l->blocks;
+}
+
 void io_abort(block* b) noexcept {
   auto* w = static_cast<io_block*>(b);
   loop_impl* l = w->loop();
@@ -105,22 +152,6 @@ void io_abort(block* b) noexcept {
   --l->alive;
   --l->blocks;
   l->slot_put(w, w->slot_class());
-}
-
-void io_stop(block* b) noexcept {
-  auto* w = static_cast<io_block*>(b);
-  loop_impl* l = w->loop();
-  // A dead loop, or a stop from inside its own callback: block_stop knows those.
-  if (l->dead || w->state != 0) [[unlikely]] return block_stop(b);
-  io_detach(l, w);
-  --l->alive;
-  if (!w->ops->move_destroy) [[likely]] {  // nothing to destroy, nothing that could free the loop
-    l->slot_put(w, w->slot_class());
-    --l->blocks;
-    return;
-  }
-  pooled_delete(w);
-  l->block_gone();
 }
 
 int io_fd(const block* b) noexcept { return static_cast<const io_block*>(b)->entry->fd; }

@@ -28,7 +28,8 @@
 //     table's line was one more cache miss per event). by_fd only serves rebuild().
 #include "builtin.hpp"
 
-#include <algorithm>
+#include "../append_array.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -52,29 +53,15 @@ struct slot {
 };
 static_assert(sizeof(slot) == 8);
 
-/// The queued EPOLL_CTL_DELs (a). io() appends with two stores: the array grows out of line.
-struct change_queue {
-  struct change {
-    int fd;
-    slot* s;
-  };
-  std::vector<change> room;  // in use: the first n
-  std::size_t n = 0;
-
-  void push(int fd, slot* s) {
-    if (n == room.size()) [[unlikely]] grow();
-    room[n++] = {fd, s};
-  }
-  [[gnu::noinline]] void grow() { room.resize(std::max<std::size_t>(64, room.size() * 2)); }
-  change* begin() noexcept { return room.data(); }
-  change* end() noexcept { return room.data() + n; }
-  void clear() noexcept { n = 0; }
+struct change {
+  int fd;
+  slot* s;
 };
 
 struct epoll_loop : base {
   int epfd = -1;
   std::uint32_t gen = 1;
-  change_queue changes;  // (a)
+  append_array<change> changes;  // (a): the queued EPOLL_CTL_DELs
   std::vector<slot*> by_fd;                    // (e): every slot ever used, by fd
   std::vector<epoll_event> events = std::vector<epoll_event>(64);
 };
@@ -147,7 +134,7 @@ int io(void* be, void* sp, int fd, unsigned, unsigned mask) {
   if (mask == 0) {
     if (!s->queued) {
       s->queued = 1;
-      l->changes.push(fd, s);
+      l->changes.append({fd, s});
     }
     return 0;
   }
