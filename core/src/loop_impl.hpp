@@ -139,7 +139,7 @@ class block_pool {
   /// A slot given back earlier, or nullptr: the steady state, which never allocates.
   void* try_get() noexcept {
     link* s = free_;
-    if (s) [[likely]] {
+    if (s) {
       pool_unpoison(s, size_);
       free_ = s->next;
     }
@@ -147,7 +147,7 @@ class block_pool {
   }
   /// Uninitialized room for one block; throws std::bad_alloc.
   void* get() {
-    if (void* s = try_get()) [[likely]] return s;
+    if (void* s = try_get()) return s;
     if (next_ != end_) {
       std::byte* p = next_;
       next_ += size_;
@@ -190,7 +190,9 @@ class block_pool {
   std::size_t chunk_slots_ = 16;
   const std::size_t size_;
   const std::size_t align_;
+  void* unused_ = nullptr;  // 64 bytes: pools[slot_class] is a shift away, not a multiply
 };
+static_assert(sizeof(block_pool) == 64);
 
 /// Intrusive doubly-linked list with a dispatch cursor (see note 4).
 template <class T>
