@@ -231,7 +231,7 @@ void loop_impl::rearm() noexcept {
 
 // flatten: the callback's invocation is inlined here (its exception parking costs nothing
 // until a callback throws); a call per event to a shared invoke() costs about 10 instructions.
-__attribute__((flatten)) void loop_impl::on_io(void* core, void* slot, unsigned revents) {
+[[gnu::hot, gnu::flatten]] void loop_impl::on_io(void* core, void* slot, unsigned revents) {
   static_cast<loop_impl*>(core)->io_ready(*entry_of(slot), revents);
 }
 
@@ -246,7 +246,7 @@ inline void loop_impl::io_ready(fd_entry& e, unsigned revents) noexcept {
 }
 
 /// Several watchers on one fd, each called with its own bits (note 4 of loop_impl.hpp).
-__attribute__((noinline)) void loop_impl::dispatch_io(fd_entry& e, unsigned revents) noexcept {
+[[gnu::hot, gnu::noinline]] void loop_impl::dispatch_io(fd_entry& e, unsigned revents) noexcept {
   io_block* const saved = io_cursor;
   for (io_block* w = e.head; w;) {
     io_cursor = w->next;
@@ -256,7 +256,7 @@ __attribute__((noinline)) void loop_impl::dispatch_io(fd_entry& e, unsigned reve
   io_cursor = saved;
 }
 
-void loop_impl::on_timer(void* core) {
+[[gnu::hot]] void loop_impl::on_timer(void* core) {
   auto* l = static_cast<loop_impl*>(core);
   l->armed = -1;
   l->in_timer_dispatch = true;
@@ -343,7 +343,7 @@ void loop_impl::on_wakeup(void* core) {
   l->dispatch_signals();
 }
 
-void loop_impl::run_iteration(bool nowait) {
+[[gnu::hot]] void loop_impl::run_iteration(bool nowait) {
   if (callback_depth > 0) throw recursive_wait();
   if (!shrinks.empty()) flush_shrinks();
   ops->run_once(be, nowait);
@@ -389,7 +389,7 @@ using detail::loop_impl;
 
 std::string_view loop::backend() const { return impl_->ops->name; }
 
-void loop::run() {
+[[gnu::hot]] void loop::run() {
   const auto keep = impl_;  // a callback may drop the last other handle of this loop
   auto* l = keep.get();
   l->stop_requested = false;
@@ -397,13 +397,13 @@ void loop::run() {
   l->stop_requested = false;
 }
 
-bool loop::run_once() {
+[[gnu::hot]] bool loop::run_once() {
   const auto keep = impl_;
   keep->run_iteration(false);
   return keep->alive > 0;
 }
 
-bool loop::run_nowait() {
+[[gnu::hot]] bool loop::run_nowait() {
   const auto keep = impl_;
   keep->run_iteration(true);
   return keep->alive > 0;

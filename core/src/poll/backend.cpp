@@ -24,7 +24,7 @@ namespace ae::detail {
 
 namespace builtin {
 
-std::int64_t monotonic_ns() noexcept {
+[[gnu::hot]] std::int64_t monotonic_ns() noexcept {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
@@ -41,7 +41,7 @@ void close_wakeup(base& b) noexcept {
   b.wake_fd = -1;
 }
 
-int wait_timeout_ms(const base& b, bool nowait) noexcept {
+[[gnu::hot]] int wait_timeout_ms(const base& b, bool nowait) noexcept {
   if (nowait || b.idle || b.woken.load(std::memory_order_relaxed)) return 0;
   if (b.deadline < 0) return -1;
   const std::int64_t left = b.deadline - monotonic_ns();
@@ -58,7 +58,7 @@ void drain_wakeup(base& b) noexcept {
   b.hooks.wakeup(b.hooks.core);
 }
 
-void finish_iteration(base& b, bool dispatched, bool due) noexcept {
+[[gnu::hot]] void finish_iteration(base& b, bool dispatched, bool due) noexcept {
   if (due) {
     b.deadline = -1;
     b.hooks.timer(b.hooks.core);

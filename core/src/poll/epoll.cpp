@@ -181,7 +181,7 @@ void flush_changes(epoll_loop* l) {
   l->changes.clear();
 }
 
-void run_once(void* be, bool nowait) {
+[[gnu::hot]] void run_once(void* be, bool nowait) {
   auto* l = static_cast<epoll_loop*>(be);
   flush_changes(l);
   const int n = ::epoll_wait(l->epfd, l->events.data(), static_cast<int>(l->events.size()), wait_timeout_ms(*l, nowait));

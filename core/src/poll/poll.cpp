@@ -110,7 +110,7 @@ int io(void* be, void* sp, int fd, unsigned, unsigned mask) {
   return 0;
 }
 
-void run_once(void* be, bool nowait) {
+[[gnu::hot]] void run_once(void* be, bool nowait) {
   auto* l = static_cast<poll_loop*>(be);
   if (l->parked) compact(l);
   const int n = ::poll(l->pfds.data(), l->pfds.size(), wait_timeout_ms(*l, nowait));
