@@ -143,15 +143,25 @@ fd_entry* loop_impl::new_entry(int fd) {
   return e;
 }
 
-void loop_impl::flush_shrinks() noexcept {
-  for (fd_entry* e : shrinks) {
-    e->shrink_queued = false;
-    try {
-      update_fd(*e);
-    } catch (const std::exception& ex) {
-      log::write(log::level::debug, ex.what());
-    }
+namespace {
+
+/// One queued shrink, applied (loop_impl note 8).
+[[gnu::always_inline]] inline void shrink_now(loop_impl& l, fd_entry& e) noexcept {
+  e.shrink_queued = false;
+  try {
+    l.update_fd(e);
+  } catch (const std::exception& ex) {
+    log::write(log::level::debug, ex.what());
   }
+}
+
+}  // namespace
+
+void loop_impl::flush_shrink(fd_entry& e) noexcept { shrink_now(*this, e); }
+
+void loop_impl::flush_shrinks() noexcept {
+  for (fd_entry* e : shrinks)
+    if (e->shrink_queued) shrink_now(*this, *e);  // not: flushed early (fd_closing), maybe queued again further on
   shrinks.clear();
 }
 

@@ -486,6 +486,8 @@ struct loop_impl {
   /// Applies the queued shrinks (note 8). Errors are logged: they only mean the fd was closed
   /// under its watchers.
   void flush_shrinks() noexcept;
+  /// Applies one queued shrink now; its place in the queue is skipped later.
+  void flush_shrink(fd_entry& e) noexcept;
 
   // timers
   heap_array heap;

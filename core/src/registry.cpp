@@ -174,8 +174,8 @@ void unregister_loop(loop_impl* l) noexcept {
 void fd_closing(int fd) noexcept {
   std::lock_guard lock(loops_mutex);
   for (loop_impl* l : live_loops) {
-    const fd_entry* e = l->find(fd);
-    if (e && e->shrink_queued) l->flush_shrinks();  // its watchers went: lower it now (note 8)
+    fd_entry* e = l->find(fd);
+    if (e && e->shrink_queued) l->flush_shrink(*e);  // its watchers went: lower it now (note 8)
     if (e && e->mask == 0 && l->ops->io_forget) l->ops->io_forget(l->be, l->slot(fd), fd);
   }
 }
