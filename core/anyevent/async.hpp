@@ -21,7 +21,7 @@ class async : public detail::watcher {
   template <class F>
     requires std::is_invocable_v<F&>
   explicit async(F&& cb, loop& l = default_loop())
-      : watcher(detail::async_start(l.impl(), unique_function<void()>(std::forward<F>(cb)))) {}
+      : basic_watcher(detail::async_start(l.impl(), unique_function<void()>(std::forward<F>(cb)))) {}
 
   /// Thread-safe and async-signal-safe. The watcher must outlive concurrent sends.
   void send() noexcept {

@@ -24,7 +24,7 @@ class child : public detail::watcher {
   template <class F>
     requires std::is_invocable_v<F&, pid_t, int>
   child(pid_t pid, F&& cb, loop& l = default_loop())
-      : watcher(detail::child_start(l.impl(), pid, unique_function<void(pid_t, int)>(std::forward<F>(cb)))) {}
+      : basic_watcher(detail::child_start(l.impl(), pid, unique_function<void(pid_t, int)>(std::forward<F>(cb)))) {}
 };
 
 }  // namespace ae

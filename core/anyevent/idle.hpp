@@ -16,7 +16,7 @@ class idle : public detail::watcher {
   template <class F>
     requires std::is_invocable_v<F&>
   explicit idle(F&& cb, loop& l = default_loop())
-      : watcher(detail::idle_start(l.impl(), unique_function<void()>(std::forward<F>(cb)))) {}
+      : basic_watcher(detail::idle_start(l.impl(), unique_function<void()>(std::forward<F>(cb)))) {}
 };
 
 }  // namespace ae

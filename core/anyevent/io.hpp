@@ -38,7 +38,7 @@ block_room io_start(loop_impl*, int fd, poll events, const callable_ops<void, po
 /// Undoes io_start() whose callable was never constructed.
 void io_abort(block*) noexcept;
 /// block_stop() for an io block: the re-arm path (destroy + create) without the dispatch on
-/// the kind of block.
+/// the kind of block (ae::io's Stop).
 void io_stop(block*) noexcept;
 int io_fd(const block*) noexcept;
 
@@ -74,30 +74,16 @@ block* make_io(loop_impl* l, int fd, poll events, F&& cb) {
 
 }  // namespace detail
 
-class io : public detail::watcher {
+class io : public detail::basic_watcher<detail::io_stop> {
  public:
   io() noexcept = default;
-  io(io&&) noexcept = default;
-  io& operator=(io&& o) noexcept {
-    if (this != &o) {
-      stop();
-      b_ = std::exchange(o.b_, nullptr);
-    }
-    return *this;
-  }
-  ~io() { stop(); }
 
   /// Watch `fd` for `events`; `cb` runs on the loop each time it is ready. Throws
   /// std::system_error with EBADF for a descriptor that is not open.
   template <class F>
     requires(std::is_invocable_v<F&> || std::is_invocable_v<F&, poll>)
   io(int fd, poll events, F&& cb, loop& l = default_loop())
-      : watcher(detail::make_io(l.impl(), fd, events, std::forward<F>(cb))) {}
-
-  /// Cancel the watcher; its callback will not run again. Idempotent.
-  void stop() noexcept {
-    if (b_) detail::io_stop(std::exchange(b_, nullptr));
-  }
+      : basic_watcher(detail::make_io(l.impl(), fd, events, std::forward<F>(cb))) {}
 
   /// The watched descriptor, or -1 when inactive.
   int fd() const noexcept { return b_ ? detail::io_fd(b_) : -1; }

@@ -22,7 +22,7 @@ class signal : public detail::watcher {
   template <class F>
     requires std::is_invocable_v<F&>
   signal(int signum, F&& cb, loop& l = default_loop())
-      : watcher(detail::signal_start(l.impl(), signum, unique_function<void()>(std::forward<F>(cb)))) {}
+      : basic_watcher(detail::signal_start(l.impl(), signum, unique_function<void()>(std::forward<F>(cb)))) {}
 };
 
 }  // namespace ae

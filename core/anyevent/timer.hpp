@@ -68,7 +68,7 @@ class timer : public detail::watcher {
   template <class R, class P, class F>
     requires std::is_invocable_v<F&>
   timer(std::chrono::duration<R, P> after, F&& cb, loop& l = default_loop())
-      : watcher(detail::make_timer<false>(l.impl(), detail::checked_ns(after, "ae::timer"), 0,
+      : basic_watcher(detail::make_timer<false>(l.impl(), detail::checked_ns(after, "ae::timer"), 0,
                                           std::forward<F>(cb))) {}
 
   /// Call `cb` after `after`, then every `interval` (0: only once, as in AnyEvent).
@@ -76,7 +76,7 @@ class timer : public detail::watcher {
     requires std::is_invocable_v<F&>
   timer(std::chrono::duration<R1, P1> after, std::chrono::duration<R2, P2> interval, F&& cb,
         loop& l = default_loop())
-      : watcher(detail::make_timer<true>(l.impl(), detail::checked_ns(after, "ae::timer"),
+      : basic_watcher(detail::make_timer<true>(l.impl(), detail::checked_ns(after, "ae::timer"),
                                          detail::checked_ns(interval, "ae::timer interval"),
                                          std::forward<F>(cb))) {}
 };

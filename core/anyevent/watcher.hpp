@@ -79,29 +79,34 @@ std::int64_t checked_ns(std::chrono::duration<Rep, Period> d, const char* who) {
   }
 }
 
-class watcher {
+/// `Stop` cancels and frees a started block: block_stop knows every kind; a watcher type may
+/// name a shorter path for its own (ae::io: io_stop, the re-arm path).
+template <void (*Stop)(block*) noexcept>
+class basic_watcher {
  public:
-  watcher() noexcept = default;
-  watcher(watcher&& o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
-  watcher& operator=(watcher&& o) noexcept {
+  basic_watcher() noexcept = default;
+  basic_watcher(basic_watcher&& o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
+  basic_watcher& operator=(basic_watcher&& o) noexcept {
     if (this != &o) {
       stop();
       b_ = std::exchange(o.b_, nullptr);
     }
     return *this;
   }
-  ~watcher() { stop(); }
+  ~basic_watcher() { stop(); }
 
   /// Cancel the watcher; its callback will not run again. Idempotent.
   void stop() noexcept {
-    if (b_) block_stop(std::exchange(b_, nullptr));
+    if (b_) Stop(std::exchange(b_, nullptr));
   }
   /// False once stopped, and for a one-shot timer once it has fired.
   bool active() const noexcept { return b_ && block_active(b_); }
 
  protected:
-  explicit watcher(block* b) noexcept : b_(b) {}
+  explicit basic_watcher(block* b) noexcept : b_(b) {}
   block* b_ = nullptr;
 };
+
+using watcher = basic_watcher<block_stop>;
 
 }  // namespace ae::detail
