@@ -3,7 +3,10 @@
 //   ae::async a([&] { drain_queue(); });
 //   std::thread t([&] { push(item); a.send(); });
 //
-// Sends that arrive before the callback runs are merged into one call.
+// Sends that arrive before the callback runs are merged into one call. A callback begins
+// after each send() began, so it sees what the sender wrote before send(); it may begin
+// while that send() is still returning, and then that send owes no further call (as
+// libev's ev_async_send).
 #pragma once
 
 #include <anyevent/watcher.hpp>
