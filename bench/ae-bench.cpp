@@ -19,6 +19,10 @@
 //    needs /usr/sbin/dnsmasq, and is not part of `all`: with its 8 pairs of (c-ares, ae::dns)
 //    runs per row and column it would add half a minute to the other workloads' run. When
 //    it cannot run it says why and is skipped without making the exit status fail.
+// 6. --aa (calibration): the ae slot runs the column's bar baseline again, so each row of
+//    that baseline compares a side with itself, through the same pairs, order and windows.
+//    Its spread is what this machine can resolve: a ratio inside the A/A range of the same
+//    row is not a measured difference. No bar is checked in this mode.
 #include "bench.hpp"
 
 #include <algorithm>
@@ -71,6 +75,9 @@ const char* const usage_text =
     "                   9000/1000/10000; 1,000,000 timers of 1-1000 ms; 50,000 round trips;\n"
     "                   dns 40,000 / 8,000 queries at 64 / 1 in flight (quick: 10,000 / 3,000)\n"
     "  --json FILE      also write every row, with its samples, to FILE\n"
+    "  --aa             calibration: the ae slot runs the column's bar baseline again (the\n"
+    "                   last one listed below), so its rows compare a side with itself and\n"
+    "                   show the noise floor of this machine; no bar is checked\n"
     "  --help           this text\n"
     "\n"
     "baselines: poll - raw-epoll (a minimal careful epoll loop) and raw-libev (io), raw-libev\n"
@@ -83,7 +90,8 @@ const char* const usage_text =
     "once and prints the events of its measured phase (for bench/callgrind.sh); for timers,\n"
     "the measured phase is creating them (--part create, the default) or running them.\n"
     "\n"
-    "exit status: 0 every bar met, 1 some bar missed, 2 usage error or a run failed.\n";
+    "exit status: 0 every bar met (always, with --aa), 1 some bar missed, 2 usage error or\n"
+    "a run failed.\n";
 
 const char* const all_columns[] = {"poll", "poll-posix", "libev", "libevent", "libuv"};
 
@@ -240,7 +248,7 @@ struct row {
   std::vector<bar> bars;
   std::string result;  // "PASS", "FAIL" or "-"
 
-  void evaluate(bool first) {
+  void evaluate(bool first, bool aa) {
     std::vector<double> ratios, deltas;
     for (std::size_t i = 0; i < raw.size(); ++i) {
       ratios.push_back(raw[i] > 0 ? ae[i] / raw[i] : NAN);
@@ -251,7 +259,7 @@ struct row {
     r_med = median(ratios);
     r_min = *std::min_element(ratios.begin(), ratios.end());
     r_max = *std::max_element(ratios.begin(), ratios.end());
-    bars = bars_for(column, baseline, metric, first);
+    if (!aa) bars = bars_for(column, baseline, metric, first);
     if (bars.empty()) {
       result = "-";
       return;
@@ -282,7 +290,7 @@ void emit(FILE* out, const std::string& baseline, const char* metric, double raw
   std::fprintf(out, "row %s %s %.17g %.17g\n", baseline.c_str(), metric, raw, ae);
 }
 
-void run_column(const workload& w, const std::string& column, int pairs, FILE* out) {
+void run_column(const workload& w, const std::string& column, int pairs, bool aa, FILE* out) {
   if (column == "poll-posix") ::setenv("ANYEVENT_POLL_METHOD", "poll", 1);
   else ::unsetenv("ANYEVENT_POLL_METHOD");
   const std::vector<std::string> bnames = baselines(w.k, column);
@@ -297,9 +305,10 @@ void run_column(const workload& w, const std::string& column, int pairs, FILE* o
     std::fprintf(out, "skip %s\n", probe.c_str());
     return;
   }
-  std::fprintf(out, "info anyevent %s, baseline %s\n", probe.c_str() + 3, bnames[0].c_str());
+  if (aa) std::fprintf(out, "info A/A: the ae slot runs %s (note 6)\n", bnames.back().c_str());
+  else std::fprintf(out, "info anyevent %s, baseline %s\n", probe.c_str() + 3, bnames[0].c_str());
   std::fflush(out);
-  const side ae = ae_side(column);
+  const side ae = aa ? *find_raw(bnames.back()) : ae_side(column);
   std::vector<const side*> raws;
   for (const auto& b : bnames) raws.push_back(find_raw(b));
 
@@ -346,7 +355,7 @@ void run_column(const workload& w, const std::string& column, int pairs, FILE* o
     for (int p = 0; p <= pairs; ++p) {
       const dns_config& c = p == 0 ? warm : w.dns;  // a shorter warm-up pair
       const dns_result r = run_dns_raw(c, *server);
-      const dns_result a = run_dns_ae(c, *server, backend);
+      const dns_result a = aa ? run_dns_raw(c, *server) : run_dns_ae(c, *server, backend);
       if (p == 0) continue;
       emit(out, bnames[0], metric, r.qps, a.qps);
     }
@@ -371,7 +380,7 @@ struct column_outcome {
   std::string error;    // the child failed
 };
 
-column_outcome run_child(const workload& w, const std::string& column, int pairs) {
+column_outcome run_child(const workload& w, const std::string& column, int pairs, bool aa) {
   column_outcome o;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) < 0) die(std::string("pipe: ") + std::strerror(errno));
@@ -383,7 +392,7 @@ column_outcome run_child(const workload& w, const std::string& column, int pairs
     ::close(fds[0]);
     FILE* out = ::fdopen(fds[1], "w");
     try {
-      run_column(w, column, pairs, out);
+      run_column(w, column, pairs, aa, out);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "ae-bench: %s: %s\n", column.c_str(), e.what());
       std::fflush(out);
@@ -431,7 +440,7 @@ column_outcome run_child(const workload& w, const std::string& column, int pairs
   if (WIFSIGNALED(status)) o.error = std::string("killed by ") + ::strsignal(WTERMSIG(status));
   else if (WEXITSTATUS(status)) o.error = "exited with status " + std::to_string(WEXITSTATUS(status));
   const std::string first = o.rows.empty() ? "" : o.rows.front().baseline;
-  for (auto& r : o.rows) r.evaluate(r.baseline == first);
+  for (auto& r : o.rows) r.evaluate(r.baseline == first, aa);
   return o;
 }
 
@@ -476,10 +485,12 @@ std::string json_number(double x) {
   return b;
 }
 
-bool write_json(const std::string& path, const std::vector<row>& rows, int pairs, int cpu, const std::string& preset) {
+bool write_json(const std::string& path, const std::vector<row>& rows, int pairs, int cpu, const std::string& preset,
+                bool aa) {
   FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return false;
-  std::fprintf(f, "{\n  \"preset\": \"%s\", \"pairs\": %d, \"cpu\": %d,\n  \"rows\": [\n", preset.c_str(), pairs, cpu);
+  std::fprintf(f, "{\n  \"preset\": \"%s\", \"pairs\": %d, \"cpu\": %d, \"aa\": %s,\n  \"rows\": [\n", preset.c_str(),
+               pairs, cpu, aa ? "true" : "false");
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const row& r = rows[i];
     auto list = [](const std::vector<double>& v) {
@@ -573,6 +584,7 @@ int main_impl(int argc, char** argv) {
   int pairs = 7;
   std::string preset = "quick";
   std::string json;
+  bool aa = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](const char* opt) -> std::string {
@@ -619,6 +631,8 @@ int main_impl(int argc, char** argv) {
       }
     } else if (a == "--json") {
       json = value("--json");
+    } else if (a == "--aa") {
+      aa = true;
     } else if (cmd.empty() && (a == "io" || a == "timers" || a == "pingpong" || a == "dns" || a == "all")) {
       cmd = a;
     } else {
@@ -628,7 +642,7 @@ int main_impl(int argc, char** argv) {
   }
   if (cmd.empty()) {
     std::fputs("usage: ae-bench io|timers|pingpong|dns|all [--backend LIST] [--pairs N] [--preset quick|full]\n"
-               "                [--json FILE]   (try --help)\n", stderr);
+               "                [--json FILE] [--aa]   (try --help)\n", stderr);
     return 2;
   }
   if (columns.empty()) columns.assign(std::begin(all_columns), std::end(all_columns));
@@ -647,6 +661,9 @@ int main_impl(int argc, char** argv) {
               cpu >= 0 ? ("pinned to CPU " + std::to_string(cpu)).c_str() : "not pinned (one CPU)");
   std::printf("ratio = ae/raw per pair (median [min, max]); raw and ae are medians. "
               "For round trips/s and queries/s higher is better.\n");
+  if (aa)
+    std::printf("A/A calibration (--aa): the ae column runs the column's bar baseline again; its rows show "
+                "what this machine can resolve. No bar is checked.\n");
   std::vector<row> all_rows;
   bool failed = false, error = false;
   std::map<std::string, bool> info_shown;
@@ -668,7 +685,7 @@ int main_impl(int argc, char** argv) {
         error = error || explicit_columns;
         continue;
       }
-      column_outcome o = run_child(w, column, pairs);
+      column_outcome o = run_child(w, column, pairs, aa);
       if (!o.skipped.empty()) {
         std::printf("%-11s skipped: %s\n", column.c_str(), o.skipped.c_str());
         error = error || (explicit_columns && o.skipped.rfind("dnsmasq", 0) != 0);  // note 5
@@ -696,7 +713,7 @@ int main_impl(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
-  if (!json.empty() && !write_json(json, all_rows, pairs, cpu, preset)) {
+  if (!json.empty() && !write_json(json, all_rows, pairs, cpu, preset, aa)) {
     std::fprintf(stderr, "ae-bench: cannot write %s: %s\n", json.c_str(), std::strerror(errno));
     error = true;
   }

@@ -1,0 +1,36 @@
+#!/bin/sh
+# ae-bench itself is never timed in CI (its figures vary with the machine), but it must run:
+# every column it was built for measures both sides, --json writes what it printed, --aa
+# checks no bar, and bad arguments are usage errors (exit 2), not runs.
+bench="$1"
+out=$(mktemp -d) || exit 1
+trap 'rm -rf "$out"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# One measured pair of the quick io and timer workloads on every column. A missed bar
+# (exit 1) is a figure, not a failure here; a run that failed or was skipped is (exit 2).
+"$bench" io --pairs 1 --json "$out/io.json" >"$out/io.txt" 2>&1
+rc=$?
+cat "$out/io.txt"
+[ $rc -le 1 ] || fail "ae-bench io exited $rc"
+for column in poll poll-posix; do
+  grep -Eq "^$column +raw-[a-z]+ +loop ns/ev +[0-9.]+ +[0-9.]+ " "$out/io.txt" || fail "no loop row for $column"
+done
+rows=$(grep -c '"workload"' "$out/io.json")
+printed=$(grep -Ec '^[a-z-]+ +(raw-[a-z]+|c-ares\+epoll) ' "$out/io.txt")
+[ "$rows" -gt 0 ] && [ "$rows" -eq "$printed" ] || fail "--json holds $rows rows, the table $printed"
+
+# Calibration: both slots run the baseline, no bar is checked, the exit status is 0.
+"$bench" timers --aa --pairs 1 --backend poll >"$out/aa.txt" 2>&1 || { cat "$out/aa.txt"; fail "--aa exited $?"; }
+cat "$out/aa.txt"
+grep -q "A/A: the ae slot runs raw-libev" "$out/aa.txt" || fail "--aa did not run the baseline in the ae slot"
+grep -q "^0 bars met, 0 missed" "$out/aa.txt" || fail "--aa checked a bar"
+
+# Usage errors.
+for args in "io --backend nope" "io --pairs 0" "io --preset huge" "frobnicate" ""; do
+  # shellcheck disable=SC2086
+  "$bench" $args >/dev/null 2>&1
+  rc=$?
+  [ $rc -eq 2 ] || fail "'ae-bench $args' exited $rc, not 2"
+done
+echo "ok"
