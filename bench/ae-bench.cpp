@@ -308,7 +308,9 @@ void run_column(const workload& w, const std::string& column, int pairs, bool aa
   if (aa) std::fprintf(out, "info A/A: the ae slot runs %s (note 6)\n", bnames.back().c_str());
   else std::fprintf(out, "info anyevent %s, baseline %s\n", probe.c_str() + 3, bnames[0].c_str());
   std::fflush(out);
-  const side ae = aa ? *find_raw(bnames.back()) : ae_side(column);
+  // dns baselines are not sides (dns.cpp runs them); its A/A twin is chosen below.
+  const side* twin = aa && w.k != kind::dns ? find_raw(bnames.back()) : nullptr;
+  const side ae = twin ? *twin : ae_side(column);
   std::vector<const side*> raws;
   for (const auto& b : bnames) raws.push_back(find_raw(b));
 

@@ -6,6 +6,16 @@ bench="$1"
 out=$(mktemp -d) || exit 1
 trap 'rm -rf "$out"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+# aa_run NAME ARGS...: ae-bench ARGS --aa --pairs 1 --backend poll into $out/NAME.txt, shown;
+# an A/A run checks no bar, so anything but exit 0 fails.
+aa_run() {
+  name=$1
+  shift
+  "$bench" "$@" --aa --pairs 1 --backend poll >"$out/$name.txt" 2>&1
+  rc=$?
+  cat "$out/$name.txt"
+  [ $rc -eq 0 ] || fail "ae-bench $* --aa exited $rc"
+}
 
 # One measured pair of the quick io and timer workloads on every column. A missed bar
 # (exit 1) is a figure, not a failure here; a run that failed or was skipped is (exit 2).
@@ -21,12 +31,16 @@ printed=$(grep -Ec '^[a-z-]+ +(raw-[a-z]+|c-ares\+epoll) ' "$out/io.txt")
 [ "$rows" -gt 0 ] && [ "$rows" -eq "$printed" ] || fail "--json holds $rows rows, the table $printed"
 
 # Calibration: both slots run the baseline, no bar is checked, the exit status is 0.
-"$bench" timers --aa --pairs 1 --backend poll >"$out/aa.txt" 2>&1
-rc=$?
-cat "$out/aa.txt"
-[ $rc -eq 0 ] || fail "--aa exited $rc"
+aa_run aa timers
 grep -q "A/A: the ae slot runs raw-libev" "$out/aa.txt" || fail "--aa did not run the baseline in the ae slot"
 grep -q "^0 bars met, 0 missed" "$out/aa.txt" || fail "--aa checked a bar"
+
+# The dns workload's A/A runs c-ares on raw epoll twice (its baseline is not a side).
+if [ -x /usr/sbin/dnsmasq ]; then
+  aa_run dns dns
+  grep -q "A/A: the ae slot runs c-ares+epoll" "$out/dns.txt" || fail "dns --aa did not run the baseline twice"
+  grep -Eq "^poll +c-ares\+epoll +queries/s +[0-9]+ +[0-9]+ " "$out/dns.txt" || fail "no dns row"
+fi
 
 # Usage errors.
 for args in "io --backend nope" "io --pairs 0" "io --preset huge" "frobnicate" ""; do
