@@ -17,8 +17,8 @@ aa_run() {
   [ $rc -eq 0 ] || fail "ae-bench $* --aa exited $rc"
 }
 
-# One measured pair of the quick io and timer workloads on every column. A missed bar
-# (exit 1) is a figure, not a failure here; a run that failed or was skipped is (exit 2).
+# One measured pair of the quick io workload on every column. A missed bar (exit 1) is a
+# figure, not a failure here; a run that failed is (exit 2).
 "$bench" io --pairs 1 --json "$out/io.json" >"$out/io.txt" 2>&1
 rc=$?
 cat "$out/io.txt"
