@@ -47,7 +47,8 @@ namespace {
 
 const char* const usage_text =
     "usage: ae-bench io|timers|pingpong|dns|all [options]\n"
-    "       ae-bench phase io|pingpong SIDE [--preset P] [--config K]\n"
+    "       ae-bench phase io SIDE [--preset P] [--config K] [--part loop|rearm]\n"
+    "       ae-bench phase pingpong SIDE [--preset P]\n"
     "       ae-bench phase timers SIDE [--preset P] [--part create|run]\n"
     "\n"
     "Runs each workload with a raw library baseline and with anyevent on the same backend,\n"
@@ -87,8 +88,10 @@ const char* const usage_text =
     "none for ae::io ping-pong over X or poll-posix, so 1/1.05 (io loop) and 1/1.10 apply.\n"
     "\n"
     "phase: runs one SIDE (raw-epoll, raw-poll, raw-libev, raw-libevent, raw-libuv, ae/COLUMN)\n"
-    "once and prints the events of its measured phase (for bench/callgrind.sh); for timers,\n"
-    "the measured phase is creating them (--part create, the default) or running them.\n"
+    "once and prints the events of its measured phase (for bench/callgrind.sh); for io, the\n"
+    "measured phase is the loop (--part loop, the default) or the re-arm rounds (--part\n"
+    "rearm, counted per re-arm); for timers, creating them (--part create, the default) or\n"
+    "running them.\n"
     "\n"
     "exit status: 0 every bar met (always, with --aa), 1 some bar missed, 2 usage error or\n"
     "a run failed.\n";
@@ -518,7 +521,7 @@ bool write_json(const std::string& path, const std::vector<row>& rows, int pairs
 }
 
 int run_phase(int argc, char** argv) {
-  // ae-bench phase io|pingpong|timers SIDE [--preset P] [--config K] [--part create|run]
+  // ae-bench phase io|pingpong|timers SIDE [--preset P] [--config K] [--part loop|rearm|create|run]
   if (argc < 4) {
     std::fputs(usage_text, stderr);
     return 2;
@@ -526,16 +529,25 @@ int run_phase(int argc, char** argv) {
   const std::string what = argv[2], side_name = argv[3];
   bool full = false;
   int config = 0;
+  std::string part;
   for (int i = 4; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--preset" && i + 1 < argc) full = std::string(argv[++i]) == "full";
     else if (a == "--config" && i + 1 < argc) config = std::atoi(argv[++i]);
-    else if (a == "--part" && i + 1 < argc && (std::string(argv[i + 1]) == "create" || std::string(argv[i + 1]) == "run"))
-      timer_measured_part = std::string(argv[++i]) == "run" ? timer_part::run : timer_part::create;
+    else if (a == "--part" && i + 1 < argc) part = argv[++i];
     else {
       std::fprintf(stderr, "ae-bench phase: unknown argument '%s'\n", a.c_str());
       return 2;
     }
+  }
+  if (what == "io" && (part.empty() || part == "loop" || part == "rearm")) {
+    io_measured_part = part == "rearm" ? io_part::rearm : io_part::loop;
+  } else if (what == "timers" && (part.empty() || part == "create" || part == "run")) {
+    timer_measured_part = part == "run" ? timer_part::run : timer_part::create;
+  } else if (!part.empty()) {
+    std::fprintf(stderr, "ae-bench phase: --part '%s' does not name a part of '%s' (io: loop or rearm; timers: create or run)\n",
+                 part.c_str(), what.c_str());
+    return 2;
   }
   side s;
   if (side_name.rfind("ae/", 0) == 0) {
@@ -557,7 +569,10 @@ int run_phase(int argc, char** argv) {
     }
     const socket_pairs sp(ws[config].io.pairs);
     const io_result r = s.io(ws[config].io, sp);
-    std::printf("events %ld event\n", r.events);
+    if (io_measured_part == io_part::rearm)
+      std::printf("events %ld re-arm\n", static_cast<long>(ws[config].io.pairs) * ws[config].io.rearm_rounds);
+    else
+      std::printf("events %ld event\n", r.events);
     return 0;
   }
   if (what == "timers" && s.timers) {

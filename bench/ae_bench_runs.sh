@@ -1,7 +1,8 @@
 #!/bin/sh
 # ae-bench itself is never timed in CI (its figures vary with the machine), but it must run:
 # every column it was built for measures both sides, --json writes what it printed, --aa
-# checks no bar, and bad arguments are usage errors (exit 2), not runs.
+# checks no bar, `phase` counts the part it is asked for, and bad arguments are usage
+# errors (exit 2), not runs.
 bench="$1"
 out=$(mktemp -d) || exit 1
 trap 'rm -rf "$out"' EXIT
@@ -42,8 +43,16 @@ if [ -x /usr/sbin/dnsmasq ]; then
   grep -Eq "^poll +c-ares\+epoll +queries/s +[0-9]+ +[0-9]+ " "$out/dns.txt" || fail "no dns row"
 fi
 
+# The phase subcommand (bench/callgrind.sh's): the part measured decides what is counted.
+# The quick preset's first io configuration re-arms 1000 watchers 50 times.
+"$bench" phase io ae/poll --part rearm >"$out/phase.txt" 2>&1 || fail "phase io --part rearm failed"
+grep -qx "events 50000 re-arm" "$out/phase.txt" || fail "phase io --part rearm printed: $(cat "$out/phase.txt")"
+"$bench" phase io raw-poll >"$out/phase.txt" 2>&1 || fail "phase io failed"
+grep -Eqx "events [1-9][0-9]* event" "$out/phase.txt" || fail "phase io printed: $(cat "$out/phase.txt")"
+
 # Usage errors.
-for args in "io --backend nope" "io --pairs 0" "io --preset huge" "frobnicate" ""; do
+for args in "io --backend nope" "io --pairs 0" "io --preset huge" "frobnicate" "" \
+    "phase io raw-poll --part create" "phase timers raw-libev --part rearm" "phase pingpong raw-epoll --part loop"; do
   # shellcheck disable=SC2086
   "$bench" $args >/dev/null 2>&1
   rc=$?

@@ -13,7 +13,8 @@
 //    measured window, as are anyevent's handle vectors, so both sides pay for their storage.
 // 2. The loop phase of the io and ping-pong workloads runs inside ae_bench_measured_phase(),
 //    one extern "C" function callgrind can toggle collection on (bench/callgrind.sh). Of the
-//    timer workload, the part timer_measured_part names (create or run) runs inside it.
+//    io workload, io_measured_part may name the re-arm rounds instead; of the timer
+//    workload, the part timer_measured_part names (create or run) runs inside it.
 #pragma once
 
 #include <cerrno>
@@ -128,6 +129,10 @@ struct timer_ctx {
   long fired = 0;
   long total = 0;
 };
+
+/// Which part of the io workload runs inside ae_bench_measured_phase() (note 2).
+enum class io_part { loop, rearm };
+inline io_part io_measured_part = io_part::loop;
 
 /// Which part of the timer workload runs inside ae_bench_measured_phase() (note 2).
 enum class timer_part { create, run };
