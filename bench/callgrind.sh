@@ -3,11 +3,11 @@
 # (DESIGN §7: "ae over libev / libevent / libuv: <= +60 instructions per event").
 #
 # Each side runs `ae-bench phase WORKLOAD SIDE` once under callgrind with collection toggled
-# on only inside ae_bench_measured_phase() (the loop phase; setup, re-arm and teardown are
-# not counted), and the collected Ir are divided by the events of that phase. For timers the
-# measured phase is creating them (-t create) or running them (-t run), per timer; for io,
-# -t rearm counts the re-arm rounds instead of the loop (per destroy + create, the
-# iteration after each round included). The +60 bar is the io loop's (DESIGN §7's row "ae
+# on only inside ae_bench_measured_phase() (by default the loop phase; setup, re-arm and
+# teardown are not counted), and the collected Ir are divided by the events of that
+# phase. For timers the measured phase is creating them (-t create) or running them (-t
+# run), per timer; for io, -t rearm counts the re-arm rounds instead of the loop (per
+# destroy + create, the iteration after each round included). The +60 bar is the io loop's (DESIGN §7's row "ae
 # over X, io bench loop"), so timer, re-arm and ping-pong rows carry no verdict; ping-pong
 # runs one event per iteration, so its figure is mostly the cost of an iteration.
 #
@@ -42,6 +42,10 @@ while getopts b:w:t:p:c:m:h opt; do
   esac
 done
 shift $((OPTIND - 1))
+case $workload in
+  io | pingpong | timers) ;;
+  *) echo "callgrind.sh: unknown workload $workload (io, pingpong, timers)" >&2; exit 2 ;;
+esac
 case $workload/$part in
   io/) part=loop ;;
   timers/) part=create ;;
@@ -86,12 +90,9 @@ instructions() {
 unit=event
 [ "$workload" = timers ] && unit=timer
 [ "$part" = rearm ] && unit=re-arm
-header() {
-  printf '%-11s %-13s %14s %14s %10s' column baseline "raw Ir/$unit" "ae Ir/$unit" delta
-  [ -z "$llc" ] || printf ' %14s %14s' "raw LLm/$unit" "ae LLm/$unit"
-  printf '  %s\n' bar
-}
-header
+printf '%-11s %-13s %14s %14s %10s' column baseline "raw Ir/$unit" "ae Ir/$unit" delta
+[ -z "$llc" ] || printf ' %14s %14s' "raw LLm/$unit" "ae LLm/$unit"
+printf '  %s\n' bar
 status=0
 for column in "$@"; do
   case $column in
