@@ -7,9 +7,10 @@
 # teardown are not counted), and the collected Ir are divided by the events of that
 # phase. For timers the measured phase is creating them (-t create) or running them (-t
 # run), per timer; for io, -t rearm counts the re-arm rounds instead of the loop (per
-# destroy + create, the iteration after each round included). The +60 bar is the io loop's (DESIGN §7's row "ae
-# over X, io bench loop"), so timer, re-arm and ping-pong rows carry no verdict; ping-pong
-# runs one event per iteration, so its figure is mostly the cost of an iteration.
+# destroy + create, the iteration after each round included). The +60 bar is the io
+# loop's (DESIGN §7's row "ae over X, io bench loop"), so timer, re-arm and ping-pong rows
+# carry no verdict; ping-pong runs one event per iteration, so its figure is mostly the
+# cost of an iteration.
 #
 # -m LL_BYTES adds callgrind's cache simulation (D1 32 KiB 8-way, last level LL_BYTES
 # 16-way, 64-byte lines) and prints last-level data misses (reads + writes) per event
@@ -37,7 +38,7 @@ while getopts b:w:t:p:c:m:h opt; do
     p) preset=$OPTARG ;;
     c) config=$OPTARG ;;
     m) llc=$OPTARG ;;
-    h) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    h) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) exit 2 ;;
   esac
 done
@@ -81,7 +82,7 @@ instructions() {
   # The "events:" line names the columns of "summary:" (or "totals:").
   counts=$(awk '/^events:/ { for (i = 2; i <= NF; ++i) name[i] = $i }
                 /^(summary|totals):/ && !done { for (i = 2; i <= NF; ++i) v[name[i]] = $i; done = 1 }
-                END { printf "%d %d", v["Ir"], v["DLmr"] + v["DLmw"] }' "$out")
+                END { printf "%.0f %.0f", v["Ir"], v["DLmr"] + v["DLmw"] }' "$out")
   events=$(sed -n 's/^events \([0-9]*\).*/\1/p' "$tmp/stdout")
   echo "$counts $events"
 }
