@@ -66,6 +66,7 @@ loop_impl::loop_impl(const backend::ops* o, void* native, bool library_default)
     : ops(o), defer_shrink(o == builtin::epoll_ops() || o == builtin::posix_poll_ops()) {
   hooks = {this, &on_io, &on_timer, &on_idle, &on_wakeup};
   record_size = sizeof(fd_entry) + ((std::size_t{ops->io_size} + 7) & ~std::size_t{7});
+  quick_stops = defer_shrink;
   char err[256] = "";
   be = ops->create({&hooks, native, library_default}, err, sizeof err);
   if (!be)
@@ -102,7 +103,7 @@ void loop_impl::release(loop_impl* l) noexcept {
   }
   signal_release_loop(l);
   // 3. The backend sees nothing of ours any more, then goes.
-  for (std::uint32_t i = 0; i < l->records; ++i) {
+  for (std::uint32_t i = 1; i < l->records; ++i) {
     fd_entry* e = l->record(i);
     if (e->mask && !e->always_ready) l->ops->io(l->be, l->slot(e), e->fd, e->mask, 0);
     e->mask = 0;
@@ -113,27 +114,33 @@ void loop_impl::release(loop_impl* l) noexcept {
   l->be = nullptr;
   // 4. Watcher handles that outlive the loop hold blocks in its pool (note 6).
   l->dead = true;
+  l->quick_stops = false;
   if (l->blocks == 0) delete l;
 }
 
-loop_impl::~loop_impl() = default;
+loop_impl::~loop_impl() {
+  for (auto* chunk : fd_table)
+    if (chunk != empty_chunk) delete[] chunk;
+}
+
+const std::uint32_t loop_impl::empty_chunk[1 << chunk_bits] = {};
 
 fd_entry& loop_impl::entry_slow(int fd) {
   const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
-  if (c >= fd_table.size()) fd_table.resize(c + 1);
-  if (!fd_table[c]) fd_table[c].reset(new std::uint32_t[1 << chunk_bits]());
+  if (c >= fd_table.size()) fd_table.resize(c + 1, const_cast<std::uint32_t*>(empty_chunk));  // never written
+  if (fd_table[c] == empty_chunk) fd_table[c] = new std::uint32_t[1 << chunk_bits]();
   std::uint32_t& r = fd_table[c][fd & chunk_mask];
   if (!r) {
     new_entry(fd);
-    r = records;
+    r = records - 1;
   }
-  return *record(r - 1);
+  return *record(r);
 }
 
 /// A zeroed record (entry + backend slot). Records only come and never go: a slot may keep
 /// backend state for its fd number after the last watcher went (backend.hpp).
 fd_entry* loop_impl::new_entry(int fd) {
-  if ((records & chunk_mask) == 0) {
+  if (fd_arena.empty() || (records & chunk_mask) == 0) {
     fd_arena.reserve(fd_arena.size() + 1);
     fd_arena.emplace_back(new std::byte[record_size << chunk_bits]());
   }

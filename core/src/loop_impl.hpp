@@ -407,6 +407,8 @@ struct loop_impl {
   std::size_t blocks = 0;
   /// Torn down: the backend is gone and no watcher is linked anywhere the loop looks.
   bool dead = false;
+  /// defer_shrink and not dead: io_stop's common case, tested once (note 8).
+  bool quick_stops = false;
   /// A block was deleted: frees a dead loop with its last block.
   void block_gone() noexcept {
     if (--blocks == 0 && dead) delete this;
@@ -432,16 +434,20 @@ struct loop_impl {
   bool stop_requested = false;
   std::exception_ptr pending_exception;
 
-  // io (note 2): records (an entry followed by the backend's slot) are numbered in the order
-  // their fds were first watched and live in chunks of 64 that never move — a dispatch in
-  // progress holds a reference to an entry while callbacks may watch new fds. fd -> record
-  // number + 1 (0: none) through chunks of 64 four-byte numbers. Equal chunks: the last one
-  // is the only one with unused room, and a dense range of fds wastes nothing.
+  // io (note 2): records (an entry followed by the backend's slot) are numbered from 1 in
+  // the order their fds were first watched and live in chunks of 64 that never move — a
+  // dispatch in progress holds a reference to an entry while callbacks may watch new fds
+  // (the first chunk's slot 0 is never handed out). fd -> record number (0: none) through
+  // chunks of 64 four-byte numbers; a chunk where no fd was watched yet is the shared,
+  // all-zero empty_chunk, so a lookup is a bounds check and three loads (a re-arm makes one
+  // per start). Equal chunks: the last one is the only one with unused room, and a dense
+  // range of fds wastes nothing.
   static constexpr int chunk_bits = 6;
   static constexpr std::uint32_t chunk_mask = (1u << chunk_bits) - 1;
-  std::vector<std::unique_ptr<std::uint32_t[]>> fd_table;
+  static const std::uint32_t empty_chunk[1 << chunk_bits];
+  std::vector<std::uint32_t*> fd_table;  // each owned (new[]) unless it is empty_chunk
   std::vector<std::unique_ptr<std::byte[]>> fd_arena;
-  std::uint32_t records = 0;      // records handed out
+  std::uint32_t records = 1;      // the next record number
   std::size_t record_size = 0;    // fd_entry plus io_size, rounded up to 8
   io_block* io_cursor = nullptr;  // next watcher of the fd being dispatched (note 4)
   fd_entry* record(std::uint32_t i) noexcept {
@@ -455,9 +461,9 @@ struct loop_impl {
   /// The entry of fd, or nullptr if that fd was never watched.
   fd_entry* find(int fd) noexcept {
     const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
-    if (c >= fd_table.size() || !fd_table[c]) return nullptr;
+    if (c >= fd_table.size()) return nullptr;
     const std::uint32_t r = fd_table[c][fd & chunk_mask];
-    return r ? record(r - 1) : nullptr;
+    return r ? record(r) : nullptr;
   }
   static void io_link(fd_entry& e, io_block* w) noexcept {
     w->next = e.head;

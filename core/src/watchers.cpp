@@ -78,6 +78,7 @@ namespace {
 /// io_start() in general: a new fd, new bits for the backend, or a pool without a free slot.
 [[gnu::noinline]] block_room io_start_slow(loop_impl* l, int fd, unsigned mask, const callable_ops<void, poll>* ops,
                                            std::uint8_t slot_class) {
+  if (fd < 0 || !mask) [[unlikely]] throw_bad_io(fd);
   auto& e = l->entry(fd);  // first: it may throw, and then no slot is taken
   auto* b = new (l->slot_get(slot_class)) io_block(l, &e, mask, ops, slot_class);
   loop_impl::io_link(e, b);
@@ -116,10 +117,15 @@ namespace {
 
 block_room io_start(loop_impl* l, int fd, poll events, const callable_ops<void, poll>* ops, std::uint8_t slot_class) {
   const unsigned mask = static_cast<unsigned>(events) & 3u;
-  if (fd < 0 || !mask) [[unlikely]] throw_bad_io(fd);
-  fd_entry* e = l->find(fd);
+  // loop_impl::find, unrolled so that no pointer is tested twice; a negative fd lands past
+  // the table, and the slow half checks it and the mask.
+  const auto c = static_cast<std::size_t>(fd) >> loop_impl::chunk_bits;
+  std::uint32_t r;
+  if (c >= l->fd_table.size() || !(r = l->fd_table[c][fd & loop_impl::chunk_mask]) || !mask) [[unlikely]]
+    return io_start_slow(l, fd, mask, ops, slot_class);
+  fd_entry* e = l->record(r);
   void* room;
-  if (!e || (e->mask | mask) != e->mask || !(room = l->pools[slot_class].try_get())) [[unlikely]]
+  if ((e->mask | mask) != e->mask || !(room = l->pools[slot_class].try_get())) [[unlikely]]
     return io_start_slow(l, fd, mask, ops, slot_class);
   auto* b = new (room) io_block(l, e, mask, ops, slot_class);
   loop_impl::io_link(*e, b);
@@ -132,7 +138,7 @@ void io_stop(block* b) noexcept {
   auto* w = static_cast<io_block*>(b);
   loop_impl* l = w->loop();
   fd_entry& e = *w->entry;
-  if (l->dead || w->state != 0 || w->ops->move_destroy || !l->defer_shrink || e.always_ready ||
+  if (!l->quick_stops || w->state != 0 || w->ops->move_destroy || e.always_ready ||
       (!e.shrink_queued && !l->shrinks.has_room())) [[unlikely]]
     return io_stop_slow(l, w);
   l->io_unlink(e, w);
