@@ -27,6 +27,13 @@ cat "$out/io.txt"
 for column in poll poll-posix; do
   grep -Eq "^$column +raw-[a-z]+ +loop ns/ev +[0-9.]+ +[0-9.]+ " "$out/io.txt" || fail "no loop row for $column"
 done
+# The re-arm's two parts, on the poll(2) column: the calls and the iteration, each a figure
+# of both sides, and together the whole re-arm (the iteration is what is left of it).
+# Summed over the configurations; each printed figure is rounded to 0.05.
+awk '$1 == "poll-posix" && $2 == "raw-poll" && $3 == "re-arm" { whole += $5 + $6; ++w }
+     $1 == "poll-posix" && $2 == "raw-poll" && $4 == "it:" { part += $6 + $7; ++n }
+     END { d = whole - part; e = 0.35 * w; if (w < 1 || n != 2 * w || d > e || d < -e) exit 1 }' "$out/io.txt" ||
+  fail "the re-arm rows of poll-posix are not whole = calls + iteration: $(grep '^poll-posix .*re-arm\| it: ' "$out/io.txt")"
 rows=$(grep -c '"workload"' "$out/io.json")
 printed=$(grep -Ec '^[a-z-]+ +(raw-[a-z]+|c-ares\+epoll) ' "$out/io.txt")
 [ "$rows" -gt 0 ] && [ "$rows" -eq "$printed" ] || fail "--json holds $rows rows, the table $printed"
