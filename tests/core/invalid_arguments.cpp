@@ -63,6 +63,8 @@ TEST_CASE("invalid/io_fd") {
   }
   expect_ebadf(closed);
   expect_ebadf(100'000);  // above any open descriptor
+  expect_ebadf(-65);      // negative fds below the first chunk of the fd table, too
+  expect_ebadf(std::numeric_limits<int>::min());
   // The failed starts left nothing registered: that number works once it is a real fd.
   auto p = make_pipe();
   REQUIRE(p.r.get() == closed);
@@ -71,6 +73,21 @@ TEST_CASE("invalid/io_fd") {
   REQUIRE(put_byte(p.w.get()));
   CHECK(run_until(l, [&] { return calls > 0; }));
   w.stop();
+  // A far fd number whose part of the fd table no watcher used yet (the table reaches past
+  // it since 100'000 was tried): watched, re-armed, and told apart from the near fd.
+  const int far = ::fcntl(p.r.get(), F_DUPFD_CLOEXEC, 5000);
+  REQUIRE(far >= 5000);
+  int near_calls = 0, far_calls = 0;
+  ae::io near_w(p.r.get(), ae::poll::read, [&] { ++near_calls; }, l);
+  ae::io far_w(far, ae::poll::read, [&] { ++far_calls; }, l);
+  far_w = ae::io(far, ae::poll::read, [&] { far_calls += 10; }, l);
+  CHECK(run_until(l, [&] { return near_calls > 0 && far_calls >= 10; }));
+  CHECK(far_calls % 10 == 0);  // only the re-armed far watcher ran
+  far_w.stop();
+  const int before = near_calls;  // one more iteration lowers far's registration before it is closed
+  CHECK(run_until(l, [&] { return near_calls > before; }));
+  near_w.stop();
+  ::close(far);
   watchdog dog(l);
   l.run();
   CHECK_FALSE(dog.fired());
