@@ -458,11 +458,15 @@ struct loop_impl {
   static fd_entry* entry_of(void* slot) noexcept { return static_cast<fd_entry*>(slot) - 1; }
   /// The backend's per-fd state of an fd whose entry exists.
   void* slot(int fd) noexcept { return slot(find(fd)); }
+  /// The record number of fd, or 0 if that fd was never watched (a negative fd lands past
+  /// the table).
+  std::uint32_t number(int fd) noexcept {
+    const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
+    return c < fd_table.size() ? fd_table[c][fd & chunk_mask] : 0;
+  }
   /// The entry of fd, or nullptr if that fd was never watched.
   fd_entry* find(int fd) noexcept {
-    const auto c = static_cast<std::size_t>(fd) >> chunk_bits;
-    if (c >= fd_table.size()) return nullptr;
-    const std::uint32_t r = fd_table[c][fd & chunk_mask];
+    const std::uint32_t r = number(fd);
     return r ? record(r) : nullptr;
   }
   static void io_link(fd_entry& e, io_block* w) noexcept {

@@ -117,11 +117,10 @@ namespace {
 
 block_room io_start(loop_impl* l, int fd, poll events, const callable_ops<void, poll>* ops, std::uint8_t slot_class) {
   const unsigned mask = static_cast<unsigned>(events) & 3u;
-  // loop_impl::find, unrolled so that no pointer is tested twice; a negative fd lands past
-  // the table, and the slow half checks it and the mask.
-  const auto c = static_cast<std::size_t>(fd) >> loop_impl::chunk_bits;
-  std::uint32_t r;
-  if (c >= l->fd_table.size() || !(r = l->fd_table[c][fd & loop_impl::chunk_mask]) || !mask) [[unlikely]]
+  // The record number, not find(), so that no pointer is tested twice; a negative fd has
+  // none, and the slow half checks it and the mask.
+  const std::uint32_t r = l->number(fd);
+  if (!r || !mask) [[unlikely]]
     return io_start_slow(l, fd, mask, ops, slot_class);
   fd_entry* e = l->record(r);
   void* room;
