@@ -191,8 +191,14 @@ struct metric_name {
   const char* label;
 };
 constexpr metric_name metric_names[] = {
-    {"setup", "setup ns/w"},   {"rearm", "re-arm ns/op"},  {"rearm_calls", " of it: calls"},
-    {"rearm_iter", " of it: iter"}, {"loop", "loop ns/ev"},  {"bytes", "heap B/w"},     {"create", "create ns/t"},  {"run", "run cpu ns/t"},
+    {"setup", "setup ns/w"},
+    {"rearm", "re-arm ns/op"},
+    {"rearm_calls", " of it: calls"},
+    {"rearm_iter", " of it: iter"},
+    {"loop", "loop ns/ev"},
+    {"bytes", "heap B/w"},
+    {"create", "create ns/t"},
+    {"run", "run cpu ns/t"},
     {"tbytes", "heap B/t"},    {"rtps", "round trips/s"},  {"qps", "queries/s"},
     {"qps_so", "queries/s"},
 };
