@@ -168,7 +168,8 @@ void loop_impl::flush_shrink(fd_entry& e) noexcept { shrink_now(*this, e); }
 
 void loop_impl::flush_shrinks() noexcept {
   for (fd_entry* e : shrinks)
-    if (e->shrink_queued) shrink_now(*this, *e);  // not: flushed early (fd_closing), maybe queued again further on
+    if (e->shrink_queued == 1) shrink_now(*this, *e);
+    else e->shrink_queued = 0;  // moot, or flushed early (fd_closing) and maybe queued again further on
   shrinks.clear();
 }
 

@@ -38,7 +38,9 @@
 //    registration at once: the entry is queued and its union recomputed just before the next
 //    wait (flush_shrinks). A watcher destroyed and re-created for the same fd and mask in
 //    between — the re-arm of DESIGN §7 — then costs no call into the backend at all; an
-//    event meanwhile for an fd left without watchers finds nobody to call. Foreign loops
+//    event meanwhile for an fd left without watchers finds nobody to call. Such a start (no
+//    watcher left, the registered events exactly) marks the queued entry moot, so the flush
+//    passes it without reading its watchers; any later stop queues it again. Foreign loops
 //    may be run by their host, which never tells the core before it waits: there every stop
 //    reaches the backend at once. ae::fd's close and fork_child flush first.
 #pragma once
@@ -329,7 +331,7 @@ struct fd_entry {
   int fd;
   std::uint8_t mask = 0;      // union registered with the backend (note 8: may exceed the watchers')
   bool always_ready = false;  // the backend said EPERM: report ready every iteration
-  bool shrink_queued = false; // in loop_impl::shrinks (note 8)
+  std::uint8_t shrink_queued = 0;  // note 8: 0 no, 1 in loop_impl::shrinks, 2 there but moot
 };
 static_assert(sizeof(fd_entry) == 16 && alignof(fd_entry) == 8);
 
@@ -485,10 +487,8 @@ struct loop_impl {
   /// A watcher of `e` went: lower the registration now, or before the next wait (note 8).
   void io_shrink(fd_entry& e) {
     if (defer_shrink && !e.always_ready) [[likely]] {
-      if (!e.shrink_queued) {
-        shrinks.append(&e);  // first: it may throw
-        e.shrink_queued = true;
-      }
+      if (!e.shrink_queued) shrinks.append(&e);  // first: it may throw
+      e.shrink_queued = 1;
       return;
     }
     update_fd(e);

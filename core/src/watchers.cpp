@@ -126,6 +126,7 @@ block_room io_start(loop_impl* l, int fd, poll events, const callable_ops<void, 
   void* room;
   if ((e->mask | mask) != e->mask || !(room = l->pools[slot_class].try_get())) [[unlikely]]
     return io_start_slow(l, fd, mask, ops, slot_class);
+  if (!e->head && e->shrink_queued == 1 && mask == e->mask) e->shrink_queued = 2;  // a re-arm (note 8)
   auto* b = new (room) io_block(l, e, mask, ops, slot_class);
   loop_impl::io_link(*e, b);
   ++l->alive;
@@ -141,10 +142,8 @@ void io_stop(block* b) noexcept {
       (!e.shrink_queued && !l->shrinks.has_room())) [[unlikely]]
     return io_stop_slow(l, w);
   l->io_unlink(e, w);
-  if (!e.shrink_queued) {
-    l->shrinks.append_unchecked(&e);
-    e.shrink_queued = true;
-  }
+  if (!e.shrink_queued) l->shrinks.append_unchecked(&e);
+  e.shrink_queued = 1;
   --l->alive;
   l->slot_put(w, w->slot_class());
   --l->blocks;
