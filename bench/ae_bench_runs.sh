@@ -2,8 +2,10 @@
 # ae-bench itself is never timed in CI (its figures vary with the machine), but it must run:
 # every column it was built for measures both sides, --json writes what it printed, --aa
 # checks no bar, `phase` counts the part it is asked for, and bad arguments are usage
-# errors (exit 2), not runs.
+# errors (exit 2), not runs. With a second argument, libae-wait-clock.so preloaded into a
+# run times both sides' waits.
 bench="$1"
+wait_clock="${2:-}"
 out=$(mktemp -d) || exit 1
 trap 'rm -rf "$out"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -37,6 +39,23 @@ awk '$1 == "poll-posix" && $2 == "raw-poll" && $3 == "re-arm" { whole += $5 + $6
 rows=$(grep -c '"workload"' "$out/io.json")
 printed=$(grep -Ec '^[a-z-]+ +(raw-[a-z]+|c-ares\+epoll) ' "$out/io.txt")
 [ "$rows" -gt 0 ] && [ "$rows" -eq "$printed" ] || fail "--json holds $rows rows, the table $printed"
+
+# The wait clock: both sides' poll(2) and epoll_wait(2) calls, those of a re-arm round
+# (nothing ready) apart from the loop phase's.
+if [ -n "$wait_clock" ]; then
+  LD_PRELOAD="$wait_clock" "$bench" io --pairs 1 --backend poll,poll-posix >"$out/clock.txt" 2>&1
+  rc=$?
+  cat "$out/clock.txt"
+  [ $rc -le 1 ] || fail "ae-bench io with the wait clock exited $rc"
+  for side in raw ae; do
+    for ready in 0 '>0'; do
+      grep -Eq "^poll +$side +[0-9]+-[0-9]+ +$ready +[1-9][0-9]* +[0-9.]+ +[0-9.]+$" "$out/clock.txt" ||
+        fail "the wait clock has no poll row for $side, ready $ready"
+      grep -Eq "^epoll_wait +$side +- +$ready +[1-9][0-9]* +[0-9.]+ +-$" "$out/clock.txt" ||
+        fail "the wait clock has no epoll_wait row for $side, ready $ready"
+    done
+  done
+fi
 
 # Calibration: both slots run the baseline, no bar is checked, the exit status is 0.
 aa_run aa timers
