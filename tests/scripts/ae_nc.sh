@@ -4,47 +4,10 @@
 # EAGAIN and partial sends), then the error paths and their exit statuses.
 # Usage: ae_nc.sh PATH/TO/ae-nc
 set -euo pipefail
-nc=$(realpath "$1")  # absolute: the script works in a temporary folder
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-cd "$dir"
-
-# To stderr: fail may run inside $(…).
-fail() {
-  echo "FAIL: $*" >&2
-  for f in *.err; do [ -s "$f" ] && { echo "--- $f"; cat "$f"; } >&2; done
-  exit 1
-}
+source "$(dirname "$0")/nc_common.sh"
 
 head -c 1048576 /dev/urandom > big
 seq 1 2000 > small  # about 9 KiB of text
-
-# Waits (bounded) until `file` holds a "listening on" line and prints its port; fails at
-# once when the listener `pid` is gone without one.
-listen_port() {
-  local file=$1 pid=$2 line
-  for _ in $(seq 200); do
-    line=$(grep -m1 'listening on' "$file" 2>/dev/null || true)
-    if [ -n "$line" ]; then echo "${line##*:}"; return 0; fi
-    kill -0 "$pid" 2>/dev/null || fail "the listener exited without a 'listening on' line in $file"
-    sleep 0.1
-  done
-  fail "no 'listening on' line in $file"
-}
-
-# Waits for the background server `pid`; its own `timeout` bounds this.
-wait_ok() {
-  local pid=$1 what=$2 rc=0
-  wait "$pid" || rc=$?
-  [ "$rc" -eq 0 ] || fail "$what exited with status $rc"
-}
-
-same() { cmp -s "$1" "$2" || fail "$3: $2 differs from $1 ($(wc -c < "$1") vs $(wc -c < "$2") bytes)"; }
 
 # 1. unix socket: the client sends 1 MiB, the listener a small text. The listener's stdout
 #    is a FIFO whose reader starts only after the connection, so the listener stalls, the
