@@ -23,6 +23,10 @@
 //    that baseline compares a side with itself, through the same pairs, order and windows.
 //    Its spread is what this machine can resolve: a ratio inside the A/A range of the same
 //    row is not a measured difference. No bar is checked in this mode.
+// 7. The stream ping-pong (workload `handle`, also run by `pingpong` and `all`): ae::handle
+//    (ae_handle.cpp) against libuv's own streams, raw-libuv-stream (raw_libuv_stream.cpp),
+//    on every column; it needs libuv for the baseline and handle/ for the measured side,
+//    and says which is missing when it cannot run.
 #include "bench.hpp"
 
 #include <algorithm>
@@ -46,9 +50,9 @@ namespace ae::bench {
 namespace {
 
 const char* const usage_text =
-    "usage: ae-bench io|timers|pingpong|dns|all [options]\n"
+    "usage: ae-bench io|timers|pingpong|handle|dns|all [options]\n"
     "       ae-bench phase io SIDE [--preset P] [--config K] [--part loop|rearm]\n"
-    "       ae-bench phase pingpong SIDE [--preset P]\n"
+    "       ae-bench phase pingpong|handle SIDE [--preset P]\n"
     "       ae-bench phase timers SIDE [--preset P] [--part create|run]\n"
     "\n"
     "Runs each workload with a raw library baseline and with anyevent on the same backend,\n"
@@ -61,12 +65,17 @@ const char* const usage_text =
     "            cold setup, warm re-arm (destroy + create; then its two parts: the calls,\n"
     "            and the iteration after each round), loop ns/event, heap bytes/watcher\n"
     "  timers    one-shot timers with random timeouts; create ns, run CPU ns, bytes per timer\n"
-    "  pingpong  one loopback TCP connection, 64-byte messages, round trips per second\n"
+    "  pingpong  one loopback TCP connection, 64-byte messages, round trips per second:\n"
+    "            over ae::io watchers, then the handle workload\n"
+    "  handle    the same ping-pong over buffered streams: ae::handle (push_write, queued\n"
+    "            ae::chunk(64) reads) against raw-libuv-stream (uv_tcp_t, uv_read_start,\n"
+    "            uv_try_write) on every column; round trips/s (the bar) and, as\n"
+    "            information, thread CPU ns per round trip (less disturbed by other load)\n"
     "  dns       A queries/s against a local dnsmasq, 64 and 1 in flight, each answer\n"
     "            asking the next question; c-ares on a raw epoll loop vs ae::dns on the\n"
     "            column's loop (full preset: stay-open rows too). Needs /usr/sbin/dnsmasq\n"
     "            (skipped without it)\n"
-    "  all       io, timers and pingpong (not dns)\n"
+    "  all       io, timers, pingpong and handle (not dns)\n"
     "\n"
     "options:\n"
     "  --backend LIST   comma list of columns: poll, poll-posix (built-in loop with\n"
@@ -84,11 +93,13 @@ const char* const usage_text =
     "\n"
     "baselines: poll - raw-epoll (a minimal careful epoll loop) and raw-libev (io), raw-libev\n"
     "(timers); poll-posix - raw-poll (a minimal poll(2) loop), raw-libev (timers); libev,\n"
-    "libevent, libuv - the library used directly; dns - c-ares+epoll for every column, the\n"
+    "libevent, libuv - the library used directly; handle - raw-libuv-stream for every column\n"
+    "(ratio>=1.00 on poll and poll-posix, >=0.90 elsewhere); dns - c-ares+epoll for every column, the\n"
     "bar (ratio>=0.9, issue 5) on the poll column only. Bars marked * are derived: DESIGN names\n"
     "none for ae::io ping-pong over X or poll-posix, so 1/1.05 (io loop) and 1/1.10 apply.\n"
     "\n"
-    "phase: runs one SIDE (raw-epoll, raw-poll, raw-libev, raw-libevent, raw-libuv, ae/COLUMN)\n"
+    "phase: runs one SIDE (raw-epoll, raw-poll, raw-libev, raw-libevent, raw-libuv, ae/COLUMN;\n"
+    "for handle: raw-libuv-stream, ae/COLUMN)\n"
     "once and prints the events of its measured phase (for bench/callgrind.sh); for io, the\n"
     "measured phase is the loop (--part loop, the default) or the re-arm rounds (--part\n"
     "rearm, counted per re-arm); for timers, creating them (--part create, the default) or\n"
@@ -99,7 +110,7 @@ const char* const usage_text =
 
 const char* const all_columns[] = {"poll", "poll-posix", "libev", "libevent", "libuv"};
 
-enum class kind { io, timers, pingpong, dns };
+enum class kind { io, timers, pingpong, handle, dns };
 
 struct workload {
   kind k;
@@ -144,6 +155,11 @@ std::vector<workload> preset_workloads(bool full, kind k) {
         v.push_back(x);
       }
     }
+  } else if (k == kind::handle) {
+    workload x{kind::handle, ""};
+    x.pp = {full ? 50'000 : 5'000};
+    x.title = "pingpong  " + std::to_string(x.pp.round_trips) + " round trips of 64 bytes, ae::handle";
+    v.push_back(x);
   } else {
     workload x{kind::pingpong, ""};
     x.pp = {full ? 50'000 : 5'000};
@@ -158,9 +174,10 @@ bool built_in(std::string_view column) { return column == "poll" || column == "p
 std::vector<std::string> baselines(kind k, const std::string& column) {
   if (k == kind::dns) return dns_built() ? std::vector<std::string>{dns_baseline} : std::vector<std::string>{};
   std::vector<std::string> v;
-  if (column == "poll") v = k == kind::io ? std::vector<std::string>{"raw-epoll", "raw-libev"}
-                          : k == kind::timers ? std::vector<std::string>{"raw-libev"}
-                                              : std::vector<std::string>{"raw-epoll"};
+  if (k == kind::handle) v = {"raw-libuv-stream"};  // every column (note 7)
+  else if (column == "poll") v = k == kind::io ? std::vector<std::string>{"raw-epoll", "raw-libev"}
+                               : k == kind::timers ? std::vector<std::string>{"raw-libev"}
+                                                   : std::vector<std::string>{"raw-epoll"};
   else if (column == "poll-posix") v = {k == kind::timers ? "raw-libev" : "raw-poll"};
   else v = {"raw-" + column};
   std::erase_if(v, [](const std::string& s) { return !find_raw(s); });
@@ -199,7 +216,11 @@ constexpr metric_name metric_names[] = {
     {"bytes", "heap B/w"},
     {"create", "create ns/t"},
     {"run", "run cpu ns/t"},
-    {"tbytes", "heap B/t"},    {"rtps", "round trips/s"},  {"qps", "queries/s"},
+    {"tbytes", "heap B/t"},
+    {"rtps", "round trips/s"},
+    {"hrtps", "round trips/s"},
+    {"hcpu", "cpu ns/rt"},
+    {"qps", "queries/s"},
     {"qps_so", "queries/s"},
 };
 
@@ -234,6 +255,8 @@ std::vector<bar> bars_for(const std::string& column, const std::string& baseline
     v.push_back(bi ? bar{bar::abs_le, 64} : bar{bar::delta_le, 64});
   } else if (metric == "qps") {  // issue 5, default options; other columns are info
     if (column == "poll") v.push_back({bar::ratio_ge, 0.9});
+  } else if (metric == "hrtps") {  // ae::handle against libuv's streams
+    v.push_back({bar::ratio_ge, bi ? 1.00 : 0.90});
   } else if (metric == "rtps") {
     if (column == "poll") v.push_back({bar::ratio_ge, 0.95});
     else if (column == "poll-posix") v.push_back({bar::ratio_ge, 1 / 1.10, true});
@@ -306,7 +329,12 @@ void run_column(const workload& w, const std::string& column, int pairs, bool aa
   const std::vector<std::string> bnames = baselines(w.k, column);
   if (bnames.empty()) {
     if (w.k == kind::dns) std::fprintf(out, "skip ae-bench was built without ae::dns (net/, c-ares)\n");
+    else if (w.k == kind::handle) std::fprintf(out, "skip ae-bench was built without libuv (raw-libuv-stream)\n");
     else std::fprintf(out, "skip ae-bench was built without the %s library\n", column.c_str());
+    return;
+  }
+  if (w.k == kind::handle && !aa && !ae_handle_pingpong(column == "poll-posix" ? "poll" : column)) {
+    std::fprintf(out, "skip ae-bench was built without ae::handle (handle/)\n");  // note 7
     return;
   }
   std::string probe = ae_probe(column);
@@ -372,6 +400,15 @@ void run_column(const workload& w, const std::string& column, int pairs, bool aa
       const dns_result a = aa ? run_dns_raw(c, *server) : run_dns_ae(c, *server, backend);
       if (p == 0) continue;
       emit(out, bnames[0], metric, r.qps, a.qps);
+    }
+  } else if (w.k == kind::handle) {
+    pingpong_ctx ctx;
+    for (int p = 0; p <= pairs; ++p) {
+      const pingpong_result r = raws[0]->stream(w.pp, ctx);
+      const pingpong_result a = ae.stream(w.pp, ctx);
+      if (p == 0) continue;
+      emit(out, bnames[0], "hrtps", r.rt_per_s, a.rt_per_s);
+      emit(out, bnames[0], "hcpu", r.cpu_ns, a.cpu_ns);
     }
   } else {
     pingpong_ctx ctx;
@@ -530,7 +567,7 @@ bool write_json(const std::string& path, const std::vector<row>& rows, int pairs
 }
 
 int run_phase(int argc, char** argv) {
-  // ae-bench phase io|pingpong|timers SIDE [--preset P] [--config K] [--part loop|rearm|create|run]
+  // ae-bench phase io|pingpong|handle|timers SIDE [--preset P] [--config K] [--part loop|rearm|create|run]
   if (argc < 4) {
     std::fputs(usage_text, stderr);
     return 2;
@@ -597,6 +634,17 @@ int run_phase(int argc, char** argv) {
     std::printf("events %d event (2 per round trip)\n", 2 * ws[0].pp.round_trips);
     return 0;
   }
+  if (what == "handle" && !s.stream && side_name.rfind("ae/", 0) == 0) {
+    std::fprintf(stderr, "ae-bench phase: ae-bench was built without ae::handle (handle/)\n");
+    return 2;
+  }
+  if (what == "handle" && s.stream) {
+    auto ws = preset_workloads(full, kind::handle);
+    pingpong_ctx ctx;
+    s.stream(ws[0].pp, ctx);
+    std::printf("events %d event (2 per round trip)\n", 2 * ws[0].pp.round_trips);
+    return 0;
+  }
   std::fprintf(stderr, "ae-bench phase: side '%s' cannot run '%s'\n", side_name.c_str(), what.c_str());
   return 2;
 }
@@ -659,7 +707,7 @@ int main_impl(int argc, char** argv) {
       json = value("--json");
     } else if (a == "--aa") {
       aa = true;
-    } else if (cmd.empty() && (a == "io" || a == "timers" || a == "pingpong" || a == "dns" || a == "all")) {
+    } else if (cmd.empty() && (a == "io" || a == "timers" || a == "pingpong" || a == "handle" || a == "dns" || a == "all")) {
       cmd = a;
     } else {
       std::fprintf(stderr, "ae-bench: unknown argument '%s' (try --help)\n", a.c_str());
@@ -667,7 +715,7 @@ int main_impl(int argc, char** argv) {
     }
   }
   if (cmd.empty()) {
-    std::fputs("usage: ae-bench io|timers|pingpong|dns|all [--backend LIST] [--pairs N] [--preset quick|full]\n"
+    std::fputs("usage: ae-bench io|timers|pingpong|handle|dns|all [--backend LIST] [--pairs N] [--preset quick|full]\n"
                "                [--json FILE] [--aa]   (try --help)\n", stderr);
     return 2;
   }
@@ -677,9 +725,11 @@ int main_impl(int argc, char** argv) {
   const rlim_t fd_limit = raise_fd_limit();
   const bool full = preset == "full";
   std::vector<workload> work;
-  for (kind k : {kind::io, kind::timers, kind::pingpong, kind::dns}) {
-    const char* name = k == kind::io ? "io" : k == kind::timers ? "timers" : k == kind::pingpong ? "pingpong" : "dns";
-    if (cmd != name && (cmd != "all" || k == kind::dns)) continue;  // note 5
+  for (kind k : {kind::io, kind::timers, kind::pingpong, kind::handle, kind::dns}) {
+    const char* name = k == kind::io ? "io" : k == kind::timers ? "timers" : k == kind::pingpong ? "pingpong"
+                     : k == kind::handle ? "handle" : "dns";
+    // note 7: `pingpong` runs both ping-pongs, the ae::io one and the ae::handle one.
+    if (cmd != name && (cmd != "all" || k == kind::dns) && !(cmd == "pingpong" && k == kind::handle)) continue;  // note 5
     for (auto& w : preset_workloads(full, k)) work.push_back(w);
   }
 
@@ -701,7 +751,7 @@ int main_impl(int argc, char** argv) {
       std::fflush(stdout);
       continue;
     }
-    std::printf("%-11s %-13s %-14s %11s %11s %7s %-17s %-16s %s\n", "column", "baseline", "metric", "raw", "ae",
+    std::printf("%-11s %-16s %-14s %11s %11s %7s %-17s %-16s %s\n", "column", "baseline", "metric", "raw", "ae",
                 "ratio", "[min, max]", "bar", "result");
     std::fflush(stdout);
     for (const std::string& column : columns) {
@@ -726,7 +776,7 @@ int main_impl(int argc, char** argv) {
         for (const bar& b : r.bars) bars += (bars.empty() ? "" : "&") + b.text();
         char range[40];
         std::snprintf(range, sizeof range, "[%.2f, %.2f]", r.r_min, r.r_max);
-        std::printf("%-11s %-13s %-14s %11s %11s %7.3f %-17s %-16s %s\n", column.c_str(), r.baseline.c_str(),
+        std::printf("%-11s %-16s %-14s %11s %11s %7.3f %-17s %-16s %s\n", column.c_str(), r.baseline.c_str(),
                     label(r.metric), num(r.raw_med).c_str(), num(r.ae_med).c_str(), r.r_med, range,
                     bars.empty() ? "-" : bars.c_str(), r.result.c_str());
         failed = failed || r.result == "FAIL";

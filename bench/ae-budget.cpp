@@ -7,6 +7,9 @@
 //   one-shot timer whose callable captures at most one pointer);
 //   syscalls per re-arm == 0 (destroy + re-create for the same fd and mask in one
 //   iteration, between iterations and inside a callback); no epoll_ctl in the loop phase.
+//   With handle/ (AE_BUDGET_HANDLE): the ae::handle ping-pong of ae-bench's `handle`
+//   workload (handle_pingpong.hpp) makes 0 allocations per round trip on every backend,
+//   and on the built-in loop no epoll_ctl (syscalls per round trip are printed).
 //
 // 1. Allocations are counted by interposing malloc and friends in this executable: every
 //    library of the process (libanyevent, a dlopen'ed module, libev's realloc-based
@@ -22,6 +25,13 @@
 #include "strace_phases.hpp"
 
 #include "bench.hpp"
+
+#ifdef AE_BUDGET_HANDLE
+#include "handle_pingpong.hpp"
+constexpr bool handle_built = true;
+#else
+constexpr bool handle_built = false;
+#endif
 
 #include <anyevent/io.hpp>
 #include <anyevent/loop.hpp>
@@ -194,6 +204,40 @@ void check_allocations(bool) {
   l.run_nowait();
 }
 
+#ifdef AE_BUDGET_HANDLE
+constexpr long handle_warmup_rts = 200, handle_rts = 2000;
+
+/// One ping-pong run of n round trips over `hp` (handle_pingpong.hpp); returns them.
+long handle_run(ae::loop& l, pingpong_ctx& ctx, long n) {
+  ctx.start(n);
+  while (!ctx.done()) l.run_once();
+  if (ctx.failures) die("handle ping-pong: a read or write failed");
+  return ctx.round_trips;
+}
+
+void check_handle_allocations() {
+  std::puts("allocations, ae::handle ping-pong (interposed malloc):");
+  auto l = ae::loop::create();
+  pingpong_ctx ctx;
+  counter setup;
+  long rts;
+  {
+    handle_pair hp(ctx, l);
+    l.run_nowait();
+    report("allocations to create the two handles and queue their reads", static_cast<double>(setup.allocs()), "",
+           false, true);
+    counter cold;
+    rts = handle_run(l, ctx, handle_warmup_rts);  // note 3: buffers and the queue's ring grow here
+    report("allocations per round trip, cold (first 200)", static_cast<double>(cold.allocs()) / rts, "", false, true);
+    counter warm;
+    rts = handle_run(l, ctx, handle_rts);
+    report("allocations per round trip (push_write + chunk(64) reads)", static_cast<double>(warm.allocs()) / rts,
+           "== 0", true, warm.allocs() == 0);
+  }
+  l.run_nowait();
+}
+#endif
+
 void check_bytes(bool builtin) {
   std::puts("memory (heap bytes by malloc_usable_size, plus the handle):");
   {
@@ -306,6 +350,21 @@ int syscall_phases() {
     marker("end", name("loop").c_str());
     if (round) std::printf("events %ld\n", events);
   }
+#ifdef AE_BUDGET_HANDLE
+  {
+    pingpong_ctx pp;
+    handle_pair hp(pp, l);
+    l.run_nowait();
+    marker("begin", "handle-warmup");  // note 3
+    handle_run(l, pp, handle_warmup_rts);
+    marker("end", "handle-warmup");
+    marker("begin", "handle");
+    const long rts = handle_run(l, pp, handle_rts);
+    marker("end", "handle");
+    std::printf("handle_round_trips %ld\n", rts);
+  }
+  l.run_nowait();
+#endif
   std::fflush(stdout);
   return 0;
 }
@@ -370,7 +429,22 @@ void check_syscalls(const char* strace, bool builtin, bool epoll) {
     report("syscalls per io event in the loop phase (recv + send + wait)",
            static_cast<double>(get("loop")) / events, "", false, true);
   }
-  for (const char* p : {"rearm", "loop"}) {
+#ifdef AE_BUDGET_HANDLE
+  long rts = 0;
+  if (const char* at = std::strstr(child_out.c_str(), "handle_round_trips ")) std::sscanf(at, "handle_round_trips %ld", &rts);
+  if (rts > 0) {
+    const long hctl = get("handle", "epoll_ctl");
+    report("ae::handle ping-pong: epoll_ctl per round trip", static_cast<double>(hctl) / rts, "== 0", builtin,
+           hctl == 0);
+    report("ae::handle ping-pong: syscalls per round trip",
+           static_cast<double>(get("handle")) / rts, "", false, true);
+  } else {
+    report("ae::handle ping-pong: the traced run printed no round trips", 0, "", true, false);
+  }
+#endif
+  std::vector<const char*> shown = {"rearm", "loop"};
+  if (handle_built) shown.push_back("handle");
+  for (const char* p : shown) {
     std::string names;
     for (auto& [n, c] : phases[p].by_name) names += " " + n + "=" + std::to_string(c);
     std::printf("    %s phase:%s\n", p, names.empty() ? " (none)" : names.c_str());
@@ -416,6 +490,9 @@ int main_impl(int argc, char** argv) {
   std::printf("ae-budget: backend %s (%s)%s\n", name.c_str(), version.c_str(),
               builtin ? "" : "; bytes and syscall figures are information here");
   check_allocations(builtin);
+#ifdef AE_BUDGET_HANDLE
+  check_handle_allocations();
+#endif
   check_bytes(builtin);
   check_syscalls(strace, builtin, epoll);
   std::puts(any_failed ? "ae-budget: some budgets missed" : "ae-budget: all budgets met");

@@ -75,10 +75,19 @@ fi
 grep -qx "events 50000 re-arm" "$out/phase.txt" || fail "phase io --part rearm printed: $(cat "$out/phase.txt")"
 "$bench" phase io raw-poll >"$out/phase.txt" 2>&1 || fail "phase io failed"
 grep -Eqx "events [1-9][0-9]* event" "$out/phase.txt" || fail "phase io printed: $(cat "$out/phase.txt")"
+# The stream ping-pong's measured side (ae::handle), unless ae-bench was built without
+# handle/: the quick preset's 5000 round trips are 10000 events.
+"$bench" phase handle ae/poll >"$out/phase.txt" 2>&1
+rc=$?
+if ! grep -q "built without ae::handle" "$out/phase.txt"; then
+  [ $rc -eq 0 ] || fail "phase handle ae/poll exited $rc: $(cat "$out/phase.txt")"
+  grep -qx "events 10000 event (2 per round trip)" "$out/phase.txt" || fail "phase handle printed: $(cat "$out/phase.txt")"
+fi
 
 # Usage errors.
 for args in "io --backend nope" "io --pairs 0" "io --preset huge" "frobnicate" "" \
-    "phase io raw-poll --part create" "phase timers raw-libev --part rearm" "phase pingpong raw-epoll --part loop"; do
+    "phase io raw-poll --part create" "phase timers raw-libev --part rearm" "phase pingpong raw-epoll --part loop" \
+    "phase handle ae/poll --part loop" "phase handle raw-epoll"; do
   # shellcheck disable=SC2086
   "$bench" $args >/dev/null 2>&1
   rc=$?

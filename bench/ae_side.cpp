@@ -66,7 +66,7 @@ std::string ae_probe(const std::string& column) {
 
 side ae_side(const std::string& column) {
   backend_name = column == "poll-posix" ? "poll" : column;
-  return {"ae/" + column, run_io<driver>, run_timers<driver>, run_pingpong<driver>};
+  return {"ae/" + column, run_io<driver>, run_timers<driver>, run_pingpong<driver>, ae_handle_pingpong(backend_name)};
 }
 
 }  // namespace ae::bench

@@ -65,6 +65,7 @@ struct pingpong_config {
 
 struct pingpong_result {
   double rt_per_s = 0;
+  double cpu_ns = 0;  // thread CPU ns per round trip (what other processes' load disturbs least)
 };
 
 struct dns_config {
@@ -230,12 +231,18 @@ dns_result run_dns_ae(const dns_config& c, const dns_responder& server, const st
 
 // ---- one side ----
 
+using pingpong_fn = pingpong_result (*)(const pingpong_config&, pingpong_ctx&);
+using stream_pingpong_fn = pingpong_fn;
+
 /// A way of running the workloads. Members a side cannot run are left empty.
 struct side {
   std::string name;  // "raw-libev", "ae/libev", …
   io_result (*io)(const io_config&, const socket_pairs&) = nullptr;
   timer_result (*timers)(const timer_config&, const std::vector<int>& timeouts) = nullptr;
-  pingpong_result (*pingpong)(const pingpong_config&, pingpong_ctx&) = nullptr;
+  /// The ping-pong over readiness watchers (ae::io, uv_poll_t, ev_io, …).
+  pingpong_fn pingpong = nullptr;
+  /// The ping-pong over buffered streams (ae::handle; raw-libuv-stream's uv_tcp_t).
+  stream_pingpong_fn stream = nullptr;
 };
 
 /// The raw baselines this binary was built with (each raw_*.cpp registers itself).
@@ -247,6 +254,9 @@ const side* find_raw(const std::string& name);
 
 /// anyevent on `backend` ("poll" is the built-in loop; ANYEVENT_POLL_METHOD picks its variant).
 side ae_side(const std::string& column);
+/// ae::handle's stream ping-pong on a loop of `backend` (ae_handle.cpp), or nullptr when
+/// ae-bench was built without handle/ (ae_handle_none.cpp).
+stream_pingpong_fn ae_handle_pingpong(const std::string& backend);
 /// "ok <library version> (<where>)" when anyevent can create a loop for `column`, else why not.
 std::string ae_probe(const std::string& column);
 

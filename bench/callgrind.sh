@@ -10,14 +10,15 @@
 # destroy + create, the iteration after each round included). The +60 bar is the io
 # loop's (DESIGN §7's row "ae over X, io bench loop"), so timer, re-arm and ping-pong rows
 # carry no verdict; ping-pong runs one event per iteration, so its figure is mostly the
-# cost of an iteration.
+# cost of an iteration. -w handle is the ping-pong over ae::handle, against
+# raw-libuv-stream on every column.
 #
 # -m LL_BYTES adds callgrind's cache simulation (D1 32 KiB 8-way, last level LL_BYTES
 # 16-way, 64-byte lines) and prints last-level data misses (reads + writes) per event
 # too: where two sides run about as many instructions but not as fast, a working set
 # that outgrows the cache shows there. Only user space is simulated, not the kernel.
 #
-# usage: bench/callgrind.sh [-b AE_BENCH] [-w io|pingpong|timers] [-t loop|rearm|create|run]
+# usage: bench/callgrind.sh [-b AE_BENCH] [-w io|pingpong|handle|timers] [-t loop|rearm|create|run]
 #                           [-p quick|full] [-c CONFIG] [-m LL_BYTES] [COLUMN...]
 #   AE_BENCH  the ae-bench binary (default: ./bench/ae-bench, i.e. run from the build folder)
 #   COLUMN    poll, poll-posix, libev, libevent, libuv (default: all)
@@ -38,19 +39,19 @@ while getopts b:w:t:p:c:m:h opt; do
     p) preset=$OPTARG ;;
     c) config=$OPTARG ;;
     m) llc=$OPTARG ;;
-    h) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    h) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 case $workload in
-  io | pingpong | timers) ;;
-  *) echo "callgrind.sh: unknown workload $workload (io, pingpong, timers)" >&2; exit 2 ;;
+  io | pingpong | handle | timers) ;;
+  *) echo "callgrind.sh: unknown workload $workload (io, pingpong, handle, timers)" >&2; exit 2 ;;
 esac
 case $workload/$part in
   io/) part=loop ;;
   timers/) part=create ;;
-  io/loop | io/rearm | timers/create | timers/run | pingpong/) ;;
+  io/loop | io/rearm | timers/create | timers/run | pingpong/ | handle/) ;;
   *) echo "callgrind.sh: -t $part is not a part of the $workload workload (io: loop, rearm; timers: create, run)" >&2; exit 2 ;;
 esac
 case $llc in
@@ -87,11 +88,11 @@ instructions() {
   echo "$counts $events"
 }
 
-# ping-pong: 2 events (one readable server, one readable client) per round trip.
+# ping-pong (and handle): 2 events (one readable server, one readable client) per round trip.
 unit=event
 [ "$workload" = timers ] && unit=timer
 [ "$part" = rearm ] && unit=re-arm
-printf '%-11s %-13s %14s %14s %10s' column baseline "raw Ir/$unit" "ae Ir/$unit" delta
+printf '%-11s %-16s %14s %14s %10s' column baseline "raw Ir/$unit" "ae Ir/$unit" delta
 [ -z "$llc" ] || printf ' %14s %14s' "raw LLm/$unit" "ae LLm/$unit"
 printf '  %s\n' bar
 status=0
@@ -105,6 +106,7 @@ for column in "$@"; do
   # The built-in loop's timer baseline is libev (DESIGN §7).
   case $workload/$column in
     timers/poll | timers/poll-posix) bases=raw-libev ;;
+    handle/*) bases=raw-libuv-stream ;;  # ae::handle against libuv's streams, every column
   esac
   if ! a=$(instructions "ae/$column"); then status=2; continue; fi
   for base in $bases; do
@@ -113,7 +115,7 @@ for column in "$@"; do
     set -- $line
     verdict=-
     case $workload/$part/$column in
-      timers/* | pingpong/* | io/rearm/*) ;;
+      timers/* | pingpong/* | handle/* | io/rearm/*) ;;
       */libev | */libevent | */libuv)
         if awk "BEGIN { exit !($3 <= 60) }"; then
           verdict="<= +60 PASS"
@@ -122,7 +124,7 @@ for column in "$@"; do
           [ "$status" != 0 ] || status=1
         fi ;;
     esac
-    printf '%-11s %-13s %14s %14s %10s' "$column" "$base" "$1" "$2" "$3"
+    printf '%-11s %-16s %14s %14s %10s' "$column" "$base" "$1" "$2" "$3"
     [ -z "$llc" ] || printf ' %14s %14s' "$4" "$5"
     printf '  %s\n' "$verdict"
   done

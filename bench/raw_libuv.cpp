@@ -1,5 +1,5 @@
 // Baseline "raw-libuv": libuv used directly, with uv_poll_t for readiness (the counterpart
-// of ae::io; uv_tcp_t streams are the counterpart of ae::handle, not measured here).
+// of ae::io; uv_tcp_t streams, the counterpart of ae::handle, are raw_libuv_stream.cpp).
 //
 // 1. A uv_poll_t can be freed or re-initialised only after its close callback, which runs
 //    in a later loop iteration. Re-arm ("destroy + create") therefore alternates between

@@ -126,11 +126,14 @@ pingpong_result run_pingpong(const pingpong_config& c, pingpong_ctx& ctx) {
   auto phase = [&] {
     while (!ctx.done()) d->run_once();
   };
+  const std::int64_t c0 = thread_cpu_ns();
   const std::int64_t t0 = wall_ns();
   measured_phase(phase);
   const std::int64_t t1 = wall_ns();
+  const std::int64_t c1 = thread_cpu_ns();
   if (ctx.failures) die("ping-pong workload: a read or write failed");
   r.rt_per_s = static_cast<double>(ctx.round_trips) * 1e9 / static_cast<double>(t1 - t0);
+  r.cpu_ns = static_cast<double>(c1 - c0) / static_cast<double>(ctx.round_trips);
   d.reset();
   return r;
 }
