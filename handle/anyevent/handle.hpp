@@ -27,6 +27,7 @@
 #include <anyevent/guard.hpp>
 #include <anyevent/io.hpp>
 #include <anyevent/loop.hpp>
+#include <anyevent/pattern.hpp>
 #include <anyevent/socket.hpp>
 #include <anyevent/timer.hpp>
 #include <anyevent/tls.hpp>
@@ -37,7 +38,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -477,28 +477,35 @@ struct line_split {
 };
 std::optional<line_split> find_line_crlf(std::string_view buf) noexcept;  // \r?\n
 std::optional<line_split> find_line(std::string_view buf, std::string_view eol) noexcept;
-std::optional<line_split> find_line(std::string_view buf, const std::regex& eol);
+/// With a pattern end of line: the split, or nullopt with `costly` set when the pattern gave
+/// up on this input (pattern::result::too_costly).
+std::optional<line_split> find_line(std::string_view buf, const pattern& eol, bool& costly);
 }  // namespace detail
 
 /// One line: cb(handle&, std::string_view line, std::string_view eol) or cb(handle&, line).
-/// The end of line is "\r?\n" by default, a fixed string, or a regex (the shortest line
-/// before a match). A partial line at end-of-file is never returned (EPIPE).
+/// The end of line is "\r?\n" by default, a fixed string, or a pattern (the shortest line
+/// before a match). A partial line at end-of-file is never returned (EPIPE). A pattern that
+/// gives up on the input (pattern.hpp) is a non-fatal EBADMSG.
 class line {
  public:
   line() = default;
   /// A fixed end-of-line string; ae::error if it is empty.
   explicit line(std::string eol);
   explicit line(const char* eol) : line(std::string(eol)) {}
-  explicit line(std::regex eol);
+  explicit line(pattern eol) : kind_(kind::regex), regex_(std::move(eol)) {}
 
   template <class F>
   bool read(handle& h, F& cb) {
     buffer& b = h.rbuf();
     const std::string_view all = b.view();
+    bool costly = false;
     const auto s = kind_ == kind::crlf   ? detail::find_line_crlf(all)
                    : kind_ == kind::text ? detail::find_line(all, text_)
-                                         : detail::find_line(all, *regex_);
-    if (!s) return false;
+                                         : detail::find_line(all, *regex_, costly);
+    if (!s) {
+      if (costly) h.error(std::errc::bad_message, false, "the end-of-line pattern gave up on this input");
+      return false;
+    }
     b.consume(s->line + s->eol);
     if constexpr (std::is_invocable_v<F&, handle&, std::string_view, std::string_view>)
       cb(h, all.substr(0, s->line), all.substr(s->line, s->eol));
@@ -511,22 +518,23 @@ class line {
   enum class kind : std::uint8_t { crlf, text, regex };
   kind kind_ = kind::crlf;
   std::string text_;
-  std::shared_ptr<const std::regex> regex_;  // shared: a read request is cheap to queue
+  std::optional<pattern> regex_;
 };
 
 /// Everything up to and including a match of `accept`: cb(handle&, std::string_view data)
-/// or cb(handle&, data, const std::cmatch& m), m being the accepting match (its sub-matches
-/// point into data, valid during the call). When `accept` does not match yet: a match of
-/// `reject` is a non-fatal EBADMSG error; a match of `skip` takes the bytes up to its end out
-/// of the buffer (they still begin `data`), so a long input is not searched again from its
-/// start. std::regex, ECMAScript grammar; `^` matches at the start of the buffer.
+/// or cb(handle&, data, const ae::captures& m), m being the accepting match (its groups are
+/// views valid during the call). When `accept` does not match yet: a match of `reject` is a
+/// non-fatal EBADMSG error; a match of `skip` takes the bytes up to its end out of the buffer
+/// (they still begin `data`), so a long input is not searched again from its start. A
+/// pattern that gives up on the input (pattern.hpp) is a non-fatal EBADMSG too.
 class regex {
  public:
-  explicit regex(std::regex accept, std::optional<std::regex> reject = {}, std::optional<std::regex> skip = {});
+  explicit regex(pattern accept, std::optional<pattern> reject = {}, std::optional<pattern> skip = {})
+      : accept_(std::move(accept)), reject_(std::move(reject)), skip_(std::move(skip)) {}
 
   template <class F>
   bool read(handle& h, F& cb) {
-    std::cmatch m;
+    captures m;
     const auto n = match(h, m);
     if (!n) return false;
     buffer& b = h.rbuf();
@@ -534,7 +542,7 @@ class regex {
     std::string_view data = tail;
     if (!held_.empty()) data = held_.append(tail);
     b.consume(*n);  // tail and m stay valid: consuming moves no bytes
-    if constexpr (std::is_invocable_v<F&, handle&, std::string_view, const std::cmatch&>)
+    if constexpr (std::is_invocable_v<F&, handle&, std::string_view, const captures&>)
       cb(h, data, m);
     else
       cb(h, data);
@@ -543,8 +551,9 @@ class regex {
 
  private:
   /// The length of the accepted prefix of rbuf(), or nullopt (after reject and skip).
-  std::optional<std::size_t> match(handle& h, std::cmatch& m);
-  std::shared_ptr<const std::regex> accept_, reject_, skip_;  // shared: cheap to queue
+  std::optional<std::size_t> match(handle& h, captures& m);
+  pattern accept_;
+  std::optional<pattern> reject_, skip_;
   std::string held_;  // bytes skip took out of the buffer so far
 };
 

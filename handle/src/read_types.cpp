@@ -27,8 +27,6 @@ line::line(std::string eol) : kind_(kind::text), text_(std::move(eol)) {
   if (text_.empty()) invalid("ae::line: the end-of-line string is empty; use ae::line() for \\r?\\n");
 }
 
-line::line(std::regex eol) : kind_(kind::regex), regex_(std::make_shared<const std::regex>(std::move(eol))) {}
-
 namespace detail {
 
 std::optional<line_split> find_line_crlf(std::string_view buf) noexcept {
@@ -44,34 +42,31 @@ std::optional<line_split> find_line(std::string_view buf, std::string_view eol) 
   return line_split{at, eol.size()};
 }
 
-std::optional<line_split> find_line(std::string_view buf, const std::regex& eol) {
-  std::cmatch m;
-  if (!std::regex_search(buf.data(), buf.data() + buf.size(), m, eol)) return std::nullopt;
-  return line_split{static_cast<std::size_t>(m.position(0)), static_cast<std::size_t>(m.length(0))};
+std::optional<line_split> find_line(std::string_view buf, const pattern& eol, bool& costly) {
+  captures m;
+  const pattern::result r = eol.search(buf, &m);
+  costly = r == pattern::result::too_costly;
+  if (r != pattern::result::match) return std::nullopt;
+  return line_split{m.position(0), m[0].size()};
 }
 
 }  // namespace detail
 
 // ---- regex ----
 
-regex::regex(std::regex accept, std::optional<std::regex> reject, std::optional<std::regex> skip)
-    : accept_(std::make_shared<const std::regex>(std::move(accept))) {
-  if (reject) reject_ = std::make_shared<const std::regex>(std::move(*reject));
-  if (skip) skip_ = std::make_shared<const std::regex>(std::move(*skip));
-}
-
-std::optional<std::size_t> regex::match(handle& h, std::cmatch& m) {
+std::optional<std::size_t> regex::match(handle& h, captures& m) {
   const std::string_view v = h.rbuf().view();
-  const char* const first = v.data();
-  const char* const last = v.data() + v.size();
-  if (std::regex_search(first, last, m, *accept_)) return static_cast<std::size_t>(m.position(0) + m.length(0));
-  if (reject_ && std::regex_search(first, last, *reject_)) {
-    h.error(std::errc::bad_message, false);
+  const pattern::result accepted = accept_.search(v, &m);
+  if (accepted == pattern::result::match) return m.position(0) + m[0].size();
+  const bool rejected = reject_ && reject_->search(v) != pattern::result::no_match;
+  if (accepted == pattern::result::too_costly || rejected) {
+    h.error(std::errc::bad_message, false,
+            rejected ? "the data matched the reject pattern" : "the accept pattern gave up on this input");
     if (h.destroyed()) return std::nullopt;
   }
-  std::cmatch s;
-  if (skip_ && std::regex_search(first, last, s, *skip_)) {
-    const auto n = static_cast<std::size_t>(s.position(0) + s.length(0));
+  captures s;
+  if (skip_ && skip_->search(v, &s) == pattern::result::match) {
+    const std::size_t n = s.position(0) + s[0].size();
     held_.append(v.substr(0, n));
     h.rbuf().consume(n);
   }

@@ -4,6 +4,8 @@
 // with chunk(Content-Length), and sees the server close afterwards.
 #include "support.hpp"
 
+#include <regex>
+
 #include <spawn.h>
 #include <sys/wait.h>
 

@@ -89,7 +89,7 @@ TEST_CASE("handle/read_line/regex") {
   std::vector<line_eol> got;
   auto h = ae::handle::create({.fd = std::move(p.a), .on_error = rec.on_error()});
   auto cb = [&](ae::handle&, std::string_view line, std::string_view eol) { got.emplace_back(line, eol); };
-  for (int i = 0; i < 4; ++i) h->push_read(ae::line(std::regex(";+|\r?\n")), cb);
+  for (int i = 0; i < 4; ++i) h->push_read(ae::line(ae::pattern(";+|\r?\n")), cb);
   REQUIRE(write_all(p.b.get(), "a;b;;;c\r\n\nd"));
   REQUIRE(run_until([&] { return got.size() == 4; }));
   CHECK(got[0] == line_eol{"a", ";"});

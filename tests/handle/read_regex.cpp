@@ -10,8 +10,8 @@ TEST_CASE("handle/read_regex/accept") {
   recorder rec;
   std::vector<std::string> got;
   auto h = ae::handle::create({.fd = std::move(p.a), .on_error = rec.on_error()});
-  h->push_read(ae::regex(std::regex("\n")), [&](ae::handle&, std::string_view d) { got.emplace_back(d); });
-  h->push_read(ae::regex(std::regex("END")), [&](ae::handle&, std::string_view d) { got.emplace_back(d); });
+  h->push_read(ae::regex(ae::pattern("\n")), [&](ae::handle&, std::string_view d) { got.emplace_back(d); });
+  h->push_read(ae::regex(ae::pattern("END")), [&](ae::handle&, std::string_view d) { got.emplace_back(d); });
   REQUIRE(write_all(p.b.get(), "first line\nsecond EN"));
   REQUIRE(run_until([&] { return got.size() == 1; }));
   run_for(20ms);
@@ -28,11 +28,11 @@ TEST_CASE("handle/read_regex/accept_with_match") {
   auto p = make_socketpair();
   std::string data, number, word;
   auto h = ae::handle::create({.fd = std::move(p.a)});
-  h->push_read(ae::regex(std::regex("([a-z]+)=([0-9]+);")),
-               [&](ae::handle&, std::string_view d, const std::cmatch& m) {
+  h->push_read(ae::regex(ae::pattern("([a-z]+)=([0-9]+);")),
+               [&](ae::handle&, std::string_view d, const ae::captures& m) {
                  data = d;
-                 word = m[1].str();
-                 number = m[2].str();
+                 word = std::string(m[1]);
+                 number = std::string(m[2]);
                });
   REQUIRE(write_all(p.b.get(), "xx: count=42; tail"));
   REQUIRE(run_until([&] { return !data.empty(); }));
@@ -48,7 +48,7 @@ TEST_CASE("handle/read_regex/reject_is_a_non_fatal_ebadmsg") {
   int accepted = 0;
   auto h = ae::handle::create({.fd = std::move(p.a), .on_error = rec.on_error()});
   // AnyEvent's example: a decimal number followed by white space, anything else rejected.
-  h->push_read(ae::regex(std::regex("^[0-9]+\\s"), std::regex("[^0-9]")),
+  h->push_read(ae::regex(ae::pattern("^[0-9]+\\s"), ae::pattern("[^0-9]")),
                [&](ae::handle&, std::string_view) { ++accepted; });
   REQUIRE(write_all(p.b.get(), "12"));
   run_for(30ms);
@@ -76,7 +76,7 @@ TEST_CASE("handle/read_regex/reject_then_recover") {
                                  CHECK(ec == std::errc::bad_message);
                                  hh.rbuf().consume(hh.rbuf().size());  // drop the garbage, keep going
                                }});
-  h->push_read(ae::regex(std::regex("^[0-9]+\\s"), std::regex("[^0-9]")),
+  h->push_read(ae::regex(ae::pattern("^[0-9]+\\s"), ae::pattern("[^0-9]")),
                [&](ae::handle&, std::string_view d) { got.emplace_back(d); });
   REQUIRE(write_all(p.b.get(), "1a"));
   REQUIRE(run_until([&] { return errors == 1; }));
@@ -94,7 +94,7 @@ TEST_CASE("handle/read_regex/skip") {
   int calls = 0;
   auto h = ae::handle::create({.fd = std::move(p.a), .on_error = rec.on_error()});
   // AnyEvent's HTTP header example: skip what cannot be part of the final \r\n\r\n.
-  h->push_read(ae::regex(std::regex("\r\n\r\n"), std::nullopt, std::regex("^.*[^\r\n]")),
+  h->push_read(ae::regex(ae::pattern("\r\n\r\n"), std::nullopt, ae::pattern("^.*[^\r\n]")),
                [&](ae::handle&, std::string_view d) {
                  ++calls;
                  got = d;
@@ -116,7 +116,7 @@ TEST_CASE("handle/read_regex/skip_across_many_reads") {
   auto p = make_socketpair();
   std::string got;
   auto h = ae::handle::create({.fd = std::move(p.a), .rbuf_max = 4096});
-  h->push_read(ae::regex(std::regex("\n\n"), std::nullopt, std::regex("^[^\n]*[^\n]")),
+  h->push_read(ae::regex(ae::pattern("\n\n"), std::nullopt, ae::pattern("^[^\n]*[^\n]")),
                [&](ae::handle&, std::string_view d) { got = d; });
   // 64 KiB without the terminator: with skip the buffer never holds more than one write,
   // so rbuf_max (4 KiB) is not exceeded.
