@@ -27,6 +27,11 @@
 //    (ae_handle.cpp) against libuv's own streams, raw-libuv-stream (raw_libuv_stream.cpp),
 //    on every column; it needs libuv for the baseline and handle/ for the measured side,
 //    and says which is missing when it cannot run.
+// 8. The tls workload (tls.cpp; tls_none.cpp without handle/): TLS handshakes/s and bulk MiB/s
+//    over socketpairs, ae::handle on the column's loop against OpenSSL on the sockets with a
+//    minimal epoll loop ("openssl+epoll", every column, as dns's baseline). DESIGN §7 lists
+//    it under "later" and names no bar, so its rows are information. Like dns it is not part
+//    of `all`: a handshake is about a millisecond of crypto on both sides.
 #include "bench.hpp"
 
 #include <algorithm>
@@ -50,10 +55,11 @@ namespace ae::bench {
 namespace {
 
 const char* const usage_text =
-    "usage: ae-bench io|timers|pingpong|handle|dns|all [options]\n"
+    "usage: ae-bench io|timers|pingpong|handle|dns|tls|all [options]\n"
     "       ae-bench phase io SIDE [--preset P] [--config K] [--part loop|rearm]\n"
     "       ae-bench phase pingpong|handle SIDE [--preset P]\n"
     "       ae-bench phase timers SIDE [--preset P] [--part create|run]\n"
+    "       ae-bench phase tls SIDE [--preset P] [--part handshake|bulk]\n"
     "\n"
     "Runs each workload with a raw library baseline and with anyevent on the same backend,\n"
     "interleaved in one process (a warm-up pair, then --pairs pairs), pinned to one CPU, and\n"
@@ -75,7 +81,11 @@ const char* const usage_text =
     "            asking the next question; c-ares on a raw epoll loop vs ae::dns on the\n"
     "            column's loop (full preset: stay-open rows too). Needs /usr/sbin/dnsmasq\n"
     "            (skipped without it)\n"
-    "  all       io, timers, pingpong and handle (not dns)\n"
+    "  tls       TLS handshakes/s (one at a time) and bulk MiB/s (client to server, 64 KiB\n"
+    "            writes) over socketpairs: ae::handle on the column's loop against OpenSSL\n"
+    "            on the sockets with a minimal epoll loop; same SSL_CTX, ECDSA P-256 key.\n"
+    "            Information: DESIGN names no bar for it\n"
+    "  all       io, timers, pingpong and handle (not dns, not tls)\n"
     "\n"
     "options:\n"
     "  --backend LIST   comma list of columns: poll, poll-posix (built-in loop with\n"
@@ -84,7 +94,8 @@ const char* const usage_text =
     "  --pairs N        measured pairs after the warm-up pair (default 7)\n"
     "  --preset P       quick (default) or full: io N/A/W = 1000/100/1000, 9000/100/1000,\n"
     "                   9000/1000/10000; 1,000,000 timers of 1-1000 ms; 50,000 round trips;\n"
-    "                   dns 40,000 / 8,000 queries at 64 / 1 in flight (quick: 10,000 / 3,000)\n"
+    "                   dns 40,000 / 8,000 queries at 64 / 1 in flight (quick: 10,000 / 3,000);\n"
+    "                   tls 1,000 handshakes and 256 MiB (quick: 200 and 32 MiB)\n"
     "  --json FILE      also write every row, with its samples, to FILE\n"
     "  --aa             calibration: the ae slot runs the column's bar baseline again (the\n"
     "                   last one listed below), so its rows compare a side with itself and\n"
@@ -95,22 +106,23 @@ const char* const usage_text =
     "(timers); poll-posix - raw-poll (a minimal poll(2) loop), raw-libev (timers); libev,\n"
     "libevent, libuv - the library used directly; handle - raw-libuv-stream for every column\n"
     "(ratio>=1.00 on poll and poll-posix, >=0.90 elsewhere); dns - c-ares+epoll for every column, the\n"
-    "bar (ratio>=0.9, issue 5) on the poll column only. Bars marked * are derived: DESIGN names\n"
-    "none for ae::io ping-pong over X or poll-posix, so 1/1.05 (io loop) and 1/1.10 apply.\n"
+    "bar (ratio>=0.9, issue 5) on the poll column only; tls - openssl+epoll for every column,\n"
+    "no bar. Bars marked * are derived: DESIGN names none for ae::io ping-pong over X or\n"
+    "poll-posix, so 1/1.05 (io loop) and 1/1.10 apply.\n"
     "\n"
     "phase: runs one SIDE (raw-epoll, raw-poll, raw-libev, raw-libevent, raw-libuv, ae/COLUMN;\n"
-    "for handle: raw-libuv-stream, ae/COLUMN)\n"
+    "for handle: raw-libuv-stream, ae/COLUMN; for tls: openssl+epoll, ae/COLUMN)\n"
     "once and prints the events of its measured phase (for bench/callgrind.sh); for io, the\n"
     "measured phase is the loop (--part loop, the default) or the re-arm rounds (--part\n"
     "rearm, counted per re-arm); for timers, creating them (--part create, the default) or\n"
-    "running them.\n"
+    "running them; for tls, the bulk transfer (--part bulk, the default) or the handshakes.\n"
     "\n"
     "exit status: 0 every bar met (always, with --aa), 1 some bar missed, 2 usage error or\n"
     "a run failed.\n";
 
 const char* const all_columns[] = {"poll", "poll-posix", "libev", "libevent", "libuv"};
 
-enum class kind { io, timers, pingpong, handle, dns };
+enum class kind { io, timers, pingpong, handle, dns, tls };
 
 struct workload {
   kind k;
@@ -119,10 +131,12 @@ struct workload {
   timer_config timers{};
   pingpong_config pp{};
   dns_config dns{};
+  tls_config tls{};
 };
 
 const char* const dnsmasq_path = "/usr/sbin/dnsmasq";  // as tests/net/dns_server.cpp
 const char* const dns_baseline = "c-ares+epoll";
+const char* const tls_baseline = "openssl+epoll";
 
 std::vector<workload> preset_workloads(bool full, kind k) {
   std::vector<workload> v;
@@ -155,6 +169,12 @@ std::vector<workload> preset_workloads(bool full, kind k) {
         v.push_back(x);
       }
     }
+  } else if (k == kind::tls) {
+    workload x{kind::tls, ""};
+    x.tls = full ? tls_config{1000, 256L << 20} : tls_config{200, 32L << 20};
+    x.title = "tls  " + std::to_string(x.tls.handshakes) + " handshakes, " + std::to_string(x.tls.bytes >> 20) +
+              " MiB (ECDSA P-256, socketpairs)";
+    v.push_back(x);
   } else if (k == kind::handle) {
     workload x{kind::handle, ""};
     x.pp = {full ? 50'000 : 5'000};
@@ -173,6 +193,7 @@ bool built_in(std::string_view column) { return column == "poll" || column == "p
 
 std::vector<std::string> baselines(kind k, const std::string& column) {
   if (k == kind::dns) return dns_built() ? std::vector<std::string>{dns_baseline} : std::vector<std::string>{};
+  if (k == kind::tls) return tls_built() ? std::vector<std::string>{tls_baseline} : std::vector<std::string>{};
   std::vector<std::string> v;
   if (k == kind::handle) v = {"raw-libuv-stream"};  // every column (note 7)
   else if (column == "poll") v = k == kind::io ? std::vector<std::string>{"raw-epoll", "raw-libev"}
@@ -222,6 +243,8 @@ constexpr metric_name metric_names[] = {
     {"hcpu", "cpu ns/rt"},
     {"qps", "queries/s"},
     {"qps_so", "queries/s"},
+    {"tls_hs", "handshakes/s"},
+    {"tls_bulk", "MiB/s"},
 };
 
 const char* label(const std::string& key) {
@@ -329,6 +352,7 @@ void run_column(const workload& w, const std::string& column, int pairs, bool aa
   const std::vector<std::string> bnames = baselines(w.k, column);
   if (bnames.empty()) {
     if (w.k == kind::dns) std::fprintf(out, "skip ae-bench was built without ae::dns (net/, c-ares)\n");
+    else if (w.k == kind::tls) std::fprintf(out, "skip ae-bench was built without ae::handle (handle/)\n");
     else if (w.k == kind::handle) std::fprintf(out, "skip ae-bench was built without libuv (raw-libuv-stream)\n");
     else std::fprintf(out, "skip ae-bench was built without the %s library\n", column.c_str());
     return;
@@ -346,8 +370,9 @@ void run_column(const workload& w, const std::string& column, int pairs, bool aa
   if (aa) std::fprintf(out, "info A/A: the ae slot runs %s (note 6)\n", bnames.back().c_str());
   else std::fprintf(out, "info anyevent %s, baseline %s\n", probe.c_str() + 3, bnames[0].c_str());
   std::fflush(out);
-  // dns baselines are not sides (dns.cpp runs them); its A/A twin is chosen below.
-  const side* twin = aa && w.k != kind::dns ? find_raw(bnames.back()) : nullptr;
+  // dns and tls baselines are not sides (dns.cpp, tls.cpp run them); their A/A twins are
+  // chosen below.
+  const side* twin = aa && w.k != kind::dns && w.k != kind::tls ? find_raw(bnames.back()) : nullptr;
   const side ae = twin ? *twin : ae_side(column);
   std::vector<const side*> raws;
   for (const auto& b : bnames) raws.push_back(find_raw(b));
@@ -400,6 +425,20 @@ void run_column(const workload& w, const std::string& column, int pairs, bool aa
       const dns_result a = aa ? run_dns_raw(c, *server) : run_dns_ae(c, *server, backend);
       if (p == 0) continue;
       emit(out, bnames[0], metric, r.qps, a.qps);
+    }
+  } else if (w.k == kind::tls) {
+    const tls_peers peers;
+    const std::string backend = column == "poll-posix" ? "poll" : column;
+    tls_config warm = w.tls;  // a shorter warm-up pair
+    warm.handshakes = std::max(10, w.tls.handshakes / 4);
+    warm.bytes = w.tls.bytes / 4;
+    for (int p = 0; p <= pairs; ++p) {
+      const tls_config& c = p == 0 ? warm : w.tls;
+      const tls_result r = run_tls_raw(c, peers);
+      const tls_result a = aa ? run_tls_raw(c, peers) : run_tls_ae(c, peers, backend);
+      if (p == 0) continue;
+      emit(out, bnames[0], "tls_hs", r.hs_per_s, a.hs_per_s);
+      emit(out, bnames[0], "tls_bulk", r.mib_per_s, a.mib_per_s);
     }
   } else if (w.k == kind::handle) {
     pingpong_ctx ctx;
@@ -590,10 +629,37 @@ int run_phase(int argc, char** argv) {
     io_measured_part = part == "rearm" ? io_part::rearm : io_part::loop;
   } else if (what == "timers" && (part.empty() || part == "create" || part == "run")) {
     timer_measured_part = part == "run" ? timer_part::run : timer_part::create;
+  } else if (what == "tls" && (part.empty() || part == "bulk" || part == "handshake")) {
+    tls_measured_part = part == "handshake" ? tls_part::handshake : tls_part::bulk;
   } else if (!part.empty()) {
-    std::fprintf(stderr, "ae-bench phase: --part '%s' does not name a part of '%s' (io: loop or rearm; timers: create or run)\n",
+    std::fprintf(stderr,
+                 "ae-bench phase: --part '%s' does not name a part of '%s' (io: loop or rearm; timers: create or "
+                 "run; tls: bulk or handshake)\n",
                  part.c_str(), what.c_str());
     return 2;
+  }
+  if (what == "tls") {
+    if (!tls_built()) {
+      std::fprintf(stderr, "ae-bench phase: ae-bench was built without ae::handle (handle/)\n");
+      return 2;
+    }
+    const bool ae = side_name.rfind("ae/", 0) == 0;
+    const std::string column = ae ? side_name.substr(3) : "";
+    if (!ae && side_name != tls_baseline) {
+      std::fprintf(stderr, "ae-bench phase: side '%s' cannot run 'tls' (%s or ae/COLUMN)\n", side_name.c_str(), tls_baseline);
+      return 2;
+    }
+    if (column == "poll-posix") ::setenv("ANYEVENT_POLL_METHOD", "poll", 1);
+    else ::unsetenv("ANYEVENT_POLL_METHOD");
+    tls_config c = preset_workloads(full, kind::tls)[0].tls;
+    if (tls_measured_part == tls_part::bulk) c.handshakes = 0;  // only the part counted runs
+    else c.bytes = 0;
+    const tls_peers peers;
+    if (ae) run_tls_ae(c, peers, column == "poll-posix" ? "poll" : column);
+    else run_tls_raw(c, peers);
+    if (tls_measured_part == tls_part::bulk) std::printf("events %ld KiB\n", c.bytes >> 10);
+    else std::printf("events %d handshake\n", c.handshakes);
+    return 0;
   }
   side s;
   if (side_name.rfind("ae/", 0) == 0) {
@@ -707,7 +773,8 @@ int main_impl(int argc, char** argv) {
       json = value("--json");
     } else if (a == "--aa") {
       aa = true;
-    } else if (cmd.empty() && (a == "io" || a == "timers" || a == "pingpong" || a == "handle" || a == "dns" || a == "all")) {
+    } else if (cmd.empty() && (a == "io" || a == "timers" || a == "pingpong" || a == "handle" || a == "dns" || a == "tls" ||
+                               a == "all")) {
       cmd = a;
     } else {
       std::fprintf(stderr, "ae-bench: unknown argument '%s' (try --help)\n", a.c_str());
@@ -715,7 +782,7 @@ int main_impl(int argc, char** argv) {
     }
   }
   if (cmd.empty()) {
-    std::fputs("usage: ae-bench io|timers|pingpong|handle|dns|all [--backend LIST] [--pairs N] [--preset quick|full]\n"
+    std::fputs("usage: ae-bench io|timers|pingpong|handle|dns|tls|all [--backend LIST] [--pairs N] [--preset quick|full]\n"
                "                [--json FILE] [--aa]   (try --help)\n", stderr);
     return 2;
   }
@@ -725,11 +792,13 @@ int main_impl(int argc, char** argv) {
   const rlim_t fd_limit = raise_fd_limit();
   const bool full = preset == "full";
   std::vector<workload> work;
-  for (kind k : {kind::io, kind::timers, kind::pingpong, kind::handle, kind::dns}) {
+  for (kind k : {kind::io, kind::timers, kind::pingpong, kind::handle, kind::dns, kind::tls}) {
     const char* name = k == kind::io ? "io" : k == kind::timers ? "timers" : k == kind::pingpong ? "pingpong"
-                     : k == kind::handle ? "handle" : "dns";
-    // note 7: `pingpong` runs both ping-pongs, the ae::io one and the ae::handle one.
-    if (cmd != name && (cmd != "all" || k == kind::dns) && !(cmd == "pingpong" && k == kind::handle)) continue;  // note 5
+                     : k == kind::handle ? "handle" : k == kind::dns ? "dns" : "tls";
+    // note 7: `pingpong` runs both ping-pongs, the ae::io one and the ae::handle one; notes 5
+    // and 8: `all` runs neither dns nor tls.
+    const bool in_all = k != kind::dns && k != kind::tls;
+    if (cmd != name && (cmd != "all" || !in_all) && !(cmd == "pingpong" && k == kind::handle)) continue;
     for (auto& w : preset_workloads(full, k)) work.push_back(w);
   }
 

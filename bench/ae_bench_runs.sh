@@ -69,6 +69,22 @@ if [ -x /usr/sbin/dnsmasq ]; then
   grep -Eq "^poll +c-ares\+epoll +queries/s +[0-9]+ +[0-9]+ " "$out/dns.txt" || fail "no dns row"
 fi
 
+# The tls workload's A/A runs OpenSSL on raw epoll twice (its baseline is not a side either),
+# and `phase tls` counts the part it is asked for: the quick preset's 200 handshakes or 32 MiB.
+"$bench" phase tls ae/poll --part handshake >"$out/phase.txt" 2>&1
+rc=$?
+if ! grep -q "built without ae::handle" "$out/phase.txt"; then
+  [ $rc -eq 0 ] || fail "phase tls ae/poll --part handshake exited $rc: $(cat "$out/phase.txt")"
+  grep -qx "events 200 handshake" "$out/phase.txt" || fail "phase tls --part handshake printed: $(cat "$out/phase.txt")"
+  "$bench" phase tls openssl+epoll >"$out/phase.txt" 2>&1 || fail "phase tls openssl+epoll failed: $(cat "$out/phase.txt")"
+  grep -qx "events 32768 KiB" "$out/phase.txt" || fail "phase tls printed: $(cat "$out/phase.txt")"
+  aa_run tls tls
+  grep -q "A/A: the ae slot runs openssl+epoll" "$out/tls.txt" || fail "tls --aa did not run the baseline twice"
+  for metric in handshakes/s MiB/s; do
+    grep -Eq "^poll +openssl\+epoll +$metric +[0-9.]+ +[0-9.]+ " "$out/tls.txt" || fail "no tls $metric row"
+  done
+fi
+
 # The phase subcommand (bench/callgrind.sh's): the part measured decides what is counted.
 # The quick preset's first io configuration re-arms 1000 watchers 50 times.
 "$bench" phase io ae/poll --part rearm >"$out/phase.txt" 2>&1 || fail "phase io --part rearm failed"
@@ -87,7 +103,7 @@ fi
 # Usage errors.
 for args in "io --backend nope" "io --pairs 0" "io --preset huge" "frobnicate" "" \
     "phase io raw-poll --part create" "phase timers raw-libev --part rearm" "phase pingpong raw-epoll --part loop" \
-    "phase handle ae/poll --part loop" "phase handle raw-epoll"; do
+    "phase handle ae/poll --part loop" "phase handle raw-epoll" "phase tls raw-epoll" "phase tls ae/poll --part loop"; do
   # shellcheck disable=SC2086
   "$bench" $args >/dev/null 2>&1
   rc=$?

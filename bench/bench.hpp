@@ -14,7 +14,8 @@
 // 2. The loop phase of the io and ping-pong workloads runs inside ae_bench_measured_phase(),
 //    one extern "C" function callgrind can toggle collection on (bench/callgrind.sh). Of the
 //    io workload, io_measured_part may name the re-arm rounds instead; of the timer
-//    workload, the part timer_measured_part names (create or run) runs inside it.
+//    workload, the part timer_measured_part names (create or run) runs inside it, and of the
+//    tls workload the part tls_measured_part names (handshakes or the bulk transfer).
 #pragma once
 
 #include <cerrno>
@@ -24,6 +25,10 @@
 #include <string>
 #include <sys/socket.h>
 #include <vector>
+
+namespace ae {
+class tls_context;
+}
 
 namespace ae::bench {
 
@@ -228,6 +233,41 @@ void dns_library_init();
 dns_result run_dns_raw(const dns_config& c, const dns_responder& server);
 /// ae::dns on a loop of `backend` ("poll", "libev", …).
 dns_result run_dns_ae(const dns_config& c, const dns_responder& server, const std::string& backend);
+
+// ---- the tls workload: tls.cpp when handle/ is built, else tls_none.cpp ----
+
+struct tls_config {
+  int handshakes;  // one at a time, per run
+  long bytes;      // bulk: application bytes client -> server, per run
+};
+
+struct tls_result {
+  double hs_per_s = 0;
+  double mib_per_s = 0;
+};
+
+/// Which part of the tls workload runs inside ae_bench_measured_phase() (note 2).
+enum class tls_part { handshake, bulk };
+inline tls_part tls_measured_part = tls_part::bulk;
+
+/// Whether this binary can run the tls workload (tls_none.cpp: false).
+bool tls_built();
+
+/// A throwaway key and self-signed certificate, and the two contexts every side's SSL
+/// objects are made from: the server's (certificate and key) and the client's (which
+/// trusts that certificate and verifies the chain).
+struct tls_peers {
+  std::shared_ptr<ae::tls_context> client, server;
+  tls_peers();
+  ~tls_peers();
+  tls_peers(const tls_peers&) = delete;
+  tls_peers& operator=(const tls_peers&) = delete;
+};
+
+/// OpenSSL on the sockets, a minimal epoll loop (the baseline).
+tls_result run_tls_raw(const tls_config& c, const tls_peers& p);
+/// ae::handle on a loop of `backend`.
+tls_result run_tls_ae(const tls_config& c, const tls_peers& p, const std::string& backend);
 
 // ---- one side ----
 

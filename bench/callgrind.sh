@@ -11,14 +11,16 @@
 # loop's (DESIGN §7's row "ae over X, io bench loop"), so timer, re-arm and ping-pong rows
 # carry no verdict; ping-pong runs one event per iteration, so its figure is mostly the
 # cost of an iteration. -w handle is the ping-pong over ae::handle, against
-# raw-libuv-stream on every column.
+# raw-libuv-stream on every column; -w tls is the TLS workload against openssl+epoll on
+# every column, per KiB of the bulk transfer (-t bulk) or per handshake (-t handshake).
 #
 # -m LL_BYTES adds callgrind's cache simulation (D1 32 KiB 8-way, last level LL_BYTES
 # 16-way, 64-byte lines) and prints last-level data misses (reads + writes) per event
 # too: where two sides run about as many instructions but not as fast, a working set
 # that outgrows the cache shows there. Only user space is simulated, not the kernel.
 #
-# usage: bench/callgrind.sh [-b AE_BENCH] [-w io|pingpong|handle|timers] [-t loop|rearm|create|run]
+# usage: bench/callgrind.sh [-b AE_BENCH] [-w io|pingpong|handle|timers|tls]
+#                           [-t loop|rearm|create|run|bulk|handshake]
 #                           [-p quick|full] [-c CONFIG] [-m LL_BYTES] [COLUMN...]
 #   AE_BENCH  the ae-bench binary (default: ./bench/ae-bench, i.e. run from the build folder)
 #   COLUMN    poll, poll-posix, libev, libevent, libuv (default: all)
@@ -39,20 +41,21 @@ while getopts b:w:t:p:c:m:h opt; do
     p) preset=$OPTARG ;;
     c) config=$OPTARG ;;
     m) llc=$OPTARG ;;
-    h) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    h) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 case $workload in
-  io | pingpong | handle | timers) ;;
-  *) echo "callgrind.sh: unknown workload $workload (io, pingpong, handle, timers)" >&2; exit 2 ;;
+  io | pingpong | handle | timers | tls) ;;
+  *) echo "callgrind.sh: unknown workload $workload (io, pingpong, handle, timers, tls)" >&2; exit 2 ;;
 esac
 case $workload/$part in
   io/) part=loop ;;
   timers/) part=create ;;
-  io/loop | io/rearm | timers/create | timers/run | pingpong/ | handle/) ;;
-  *) echo "callgrind.sh: -t $part is not a part of the $workload workload (io: loop, rearm; timers: create, run)" >&2; exit 2 ;;
+  tls/) part=bulk ;;
+  io/loop | io/rearm | timers/create | timers/run | pingpong/ | handle/ | tls/bulk | tls/handshake) ;;
+  *) echo "callgrind.sh: -t $part is not a part of the $workload workload (io: loop, rearm; timers: create, run; tls: bulk, handshake)" >&2; exit 2 ;;
 esac
 case $llc in
   *[!0-9]*) echo "callgrind.sh: -m wants the last-level cache size in bytes, not '$llc'" >&2; exit 2 ;;
@@ -72,7 +75,7 @@ instructions() {
   out="$tmp/cg.$(echo "$1" | tr '/' '_')"
   extra=
   [ "$workload" = io ] && extra="--config $config --part $part"
-  [ "$workload" = timers ] && extra="--part $part"
+  [ "$workload" = timers ] || [ "$workload" = tls ] && extra="--part $part"
   # shellcheck disable=SC2086
   if ! valgrind --tool=callgrind $cachesim --callgrind-out-file="$out" --toggle-collect=ae_bench_measured_phase \
       "$bench" phase "$workload" "$1" --preset "$preset" $extra >"$tmp/stdout" 2>"$tmp/stderr"; then
@@ -92,6 +95,8 @@ instructions() {
 unit=event
 [ "$workload" = timers ] && unit=timer
 [ "$part" = rearm ] && unit=re-arm
+[ "$part" = bulk ] && unit=KiB
+[ "$part" = handshake ] && unit=handshake
 printf '%-11s %-16s %14s %14s %10s' column baseline "raw Ir/$unit" "ae Ir/$unit" delta
 [ -z "$llc" ] || printf ' %14s %14s' "raw LLm/$unit" "ae LLm/$unit"
 printf '  %s\n' bar
@@ -107,6 +112,7 @@ for column in "$@"; do
   case $workload/$column in
     timers/poll | timers/poll-posix) bases=raw-libev ;;
     handle/*) bases=raw-libuv-stream ;;  # ae::handle against libuv's streams, every column
+    tls/*) bases=openssl+epoll ;;
   esac
   if ! a=$(instructions "ae/$column"); then status=2; continue; fi
   for base in $bases; do
@@ -115,7 +121,7 @@ for column in "$@"; do
     set -- $line
     verdict=-
     case $workload/$part/$column in
-      timers/* | pingpong/* | handle/* | io/rearm/*) ;;
+      timers/* | pingpong/* | handle/* | tls/* | io/rearm/*) ;;
       */libev | */libevent | */libuv)
         if awk "BEGIN { exit !($3 <= 60) }"; then
           verdict="<= +60 PASS"
