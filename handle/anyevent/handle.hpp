@@ -388,7 +388,7 @@ class handle : public std::enable_shared_from_this<handle> {
   void after_write();
   void maybe_shutdown() noexcept;
   void tls_start(std::string early_plaintext);
-  void do_tls();
+  void do_tls(std::string_view fresh = {});
   void tls_flush();
   void tls_error(std::string message);
   void tls_end();

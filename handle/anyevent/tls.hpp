@@ -1,5 +1,6 @@
-// TLS for ae::handle, over OpenSSL with memory BIOs: the handle moves the bytes through its
-// own io watchers, so TLS works the same on every backend.
+// TLS for ae::handle, over OpenSSL reading and writing the handle's buffers (a memory BIO of
+// its own): the handle moves the bytes through its own io watchers, so TLS works the same on
+// every backend.
 //
 //   auto ctx = std::make_shared<ae::tls_context>(ae::tls_options{.ca_file = "ca.pem"});
 //   auto h = ae::handle::create({.connect = {"example.org", "https"}, .on_error = …,

@@ -25,15 +25,15 @@ ssize_t write_some(int fd, bool is_socket, const char* data, std::size_t size) n
 /// loop owns the work (and ends it when the loop goes). AnyEvent's linger.
 void linger(loop& l, ae::fd fd, buffer data, bool is_socket, duration limit);
 
-/// One TLS connection over memory BIOs: OpenSSL reads the peer's bytes from net_in and
-/// writes what the peer must get to net_out; the handle moves bytes between those and the
-/// descriptor with its own io watchers (handle_tls.cpp has the notes).
+/// One TLS connection over the handle's own buffers: OpenSSL reads the peer's bytes from
+/// net_in and writes what the peer must get straight into the handle's wbuf (through one BIO
+/// of ours); the handle moves bytes between those and the descriptor with its own io
+/// watchers (handle_tls.cpp has the notes).
 struct tls_session {
   SSL* ssl = nullptr;
-  BIO* net_in = nullptr;   // owned by ssl
-  BIO* net_out = nullptr;  // owned by ssl
+  buffer net_in;           // ciphertext read from the descriptor, not yet taken by OpenSSL
+  buffer* net_out = nullptr;  // the handle's wbuf
   std::string plain_out;   // plaintext OpenSSL has not taken yet (handshake under way)
-  buffer scratch;          // where a read from the descriptor lands before net_in
   bool established = false;
   bool handshake_reported = false;  // on_starttls has run
   bool shutdown_wanted = false;  // push_shutdown or stoptls: close_notify after plain_out

@@ -19,7 +19,8 @@
 // 4. Views handed to read callbacks point into rbuf, whose bytes move only in prepare(),
 //    called before a read from the descriptor and never while drain_rbuf runs. Bytes that
 //    arrive while a callback may hold views (decrypted TLS data: a push_write inside a read
-//    callback runs OpenSSL) wait in stash_ and are merged between two requests.
+//    callback runs OpenSSL) wait in stash_ and are merged between two requests; outside
+//    drain_rbuf, OpenSSL decrypts straight into rbuf.
 #include "handle_impl.hpp"
 
 #include <csignal>
@@ -87,21 +88,16 @@ void handle::start_read() {
 void handle::on_readable() {
   auto keep = shared_from_this();
   const int fd = fd_.get();
-  buffer& into = tls_ ? tls_->scratch : rbuf_;
+  buffer& into = tls_ ? tls_->net_in : rbuf_;
   char* room = into.prepare(read_size_);
   const ssize_t n = is_socket_ ? ::recv(fd, room, read_size_, 0) : ::read(fd, room, read_size_);
   if (n > 0) {
     const auto got = static_cast<std::size_t>(n);
     activity_[0] = activity_[1] = loop_.now();
     const bool filled = got == read_size_;
-    if (tls_) {
-      // The ciphertext goes to OpenSSL; the scratch buffer is reused for the next read.
-      BIO_write(tls_->net_in, room, static_cast<int>(got));
-      do_tls();
-    } else {
-      rbuf_.commit(got);
-      drain_rbuf();
-    }
+    into.commit(got);
+    if (tls_) do_tls();  // the ciphertext waits in net_in for OpenSSL
+    else drain_rbuf();
     if (filled && read_size_ < max_read_size_) read_size_ = std::min(read_size_ * 2, max_read_size_);
   } else if (n == 0) {
     reader_.stop();
@@ -167,8 +163,8 @@ void handle::push_write(std::string_view data) {
   if (destroyed_ || data.empty()) return;
   auto keep = shared_from_this();
   if (tls_) {
-    tls_->plain_out.append(data);
-    if (fd_) do_tls();
+    if (fd_) do_tls(data);
+    else tls_->plain_out.append(data);
     return;
   }
   if (fd_ && wbuf_.empty() && !autocork_) {

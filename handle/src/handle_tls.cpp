@@ -1,11 +1,15 @@
-// TLS on an ae::handle: OpenSSL over two memory BIOs, driven by the handle's own watchers.
+// TLS on an ae::handle: OpenSSL over the handle's own buffers, driven by its own watchers.
 //
 // Notes:
-// 1. Memory BIOs rather than a socket BIO: OpenSSL never touches the descriptor, so TLS
-//    works the same on every backend and the handle keeps its one read and one write path.
-//    A read from the descriptor goes into net_in; do_tls() then lets OpenSSL write what it
-//    was given (plain_out), read what it can (into stash_), and moves whatever OpenSSL
-//    produced for the peer (handshake records, alerts, ciphertext) from net_out to wbuf.
+// 1. OpenSSL never touches the descriptor, so TLS works the same on every backend and the
+//    handle keeps its one read and one write path. Its BIO is ours (buffer_bio below, a
+//    memory BIO without the copies): a read from the descriptor lands in net_in, where
+//    OpenSSL reads it; what OpenSSL writes for the peer (handshake records, alerts,
+//    ciphertext) goes straight into wbuf. do_tls() lets OpenSSL encrypt what it was given
+//    (plain_out, or a push_write's bytes directly when nothing waits before them) and
+//    decrypt what it can (into rbuf, or stash_ while read callbacks run), then sends.
+//    OpenSSL's own memory BIOs cost two copies more per byte each way, and zero-fill what
+//    they grow: a third of a bulk transfer's speed (`ae-bench tls`).
 // 2. OpenSSL's error queue is per thread and shared with the program: it is cleared before
 //    each batch of calls, so a failure reports this handle's reason and no stale one.
 // 3. Plaintext pushed during the handshake waits in plain_out (SSL_write says WANT_READ);
@@ -29,7 +33,9 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstring>
 
 namespace ae {
 
@@ -54,6 +60,57 @@ std::string tls_failure(SSL* ssl, int ssl_error) {
 
 bool is_ip_literal(std::string_view name) { return parse_ipv4(name) || parse_ipv6(name); }
 
+// ---- buffer_bio: OpenSSL reads tls_session::net_in and appends to the handle's wbuf ----
+
+int bio_write(BIO* b, const char* data, std::size_t len, std::size_t* written) {
+  auto* s = static_cast<detail::tls_session*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  s->net_out->append(std::string_view(data, len));
+  *written = len;
+  return 1;
+}
+
+int bio_read(BIO* b, char* out, std::size_t len, std::size_t* got) {
+  auto* s = static_cast<detail::tls_session*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  if (s->net_in.empty()) {
+    BIO_set_retry_read(b);  // as an empty memory BIO: "more may come"
+    *got = 0;
+    return 0;
+  }
+  const std::size_t n = std::min(len, s->net_in.size());
+  std::memcpy(out, s->net_in.data(), n);
+  s->net_in.consume(n);
+  *got = n;
+  return 1;
+}
+
+long bio_ctrl(BIO* b, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_PENDING: return static_cast<long>(static_cast<detail::tls_session*>(BIO_get_data(b))->net_in.size());
+    case BIO_CTRL_WPENDING: return 0;  // written out at once
+    default: return 0;
+  }
+}
+
+int bio_create(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+BIO_METHOD* buffer_bio() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ae::handle buffers");
+    if (m && BIO_meth_set_write_ex(m, bio_write) && BIO_meth_set_read_ex(m, bio_read) && BIO_meth_set_ctrl(m, bio_ctrl) &&
+        BIO_meth_set_create(m, bio_create))
+      return m;
+    BIO_meth_free(m);
+    return static_cast<BIO_METHOD*>(nullptr);
+  }();
+  return method;
+}
+
 }  // namespace
 
 void handle::starttls(tls_mode mode, std::shared_ptr<tls_context> ctx) {
@@ -75,18 +132,13 @@ void handle::tls_start(std::string early_plaintext) {
   s->shutdown_wanted = shutdown_pending_;  // push_shutdown while connecting
   const tls_options& o = tls_ctx_->options();
   ERR_clear_error();
+  s->net_out = &wbuf_;
   s->ssl = SSL_new(tls_ctx_->native_handle());
-  if (s->ssl) {
-    s->net_in = BIO_new(BIO_s_mem());
-    s->net_out = BIO_new(BIO_s_mem());
-  }
-  if (!s->ssl || !s->net_in || !s->net_out) {
-    BIO_free(s->net_in);
-    BIO_free(s->net_out);
-    s->net_in = s->net_out = nullptr;
-    return error(std::errc::protocol_error, true, "cannot start TLS: " + tls_failure(nullptr, SSL_ERROR_SSL));
-  }
-  SSL_set_bio(s->ssl, s->net_in, s->net_out);
+  BIO_METHOD* method = buffer_bio();
+  BIO* bio = s->ssl && method ? BIO_new(method) : nullptr;
+  if (!bio) return error(std::errc::protocol_error, true, "cannot start TLS: " + tls_failure(nullptr, SSL_ERROR_SSL));
+  BIO_set_data(bio, s.get());
+  SSL_set_bio(s->ssl, bio, bio);  // one reference, for both directions
   SSL_set_mode(s->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (tls_mode_ == tls_mode::connect) {
     SSL_set_connect_state(s->ssl);
@@ -110,7 +162,7 @@ void handle::tls_start(std::string early_plaintext) {
   }
   // Bytes already read belong to the TLS stream (a STARTTLS exchange read ahead).
   if (!rbuf_.empty()) {
-    BIO_write(s->net_in, rbuf_.data(), static_cast<int>(rbuf_.size()));
+    s->net_in.append(rbuf_.view());
     rbuf_.clear();
   }
   tls_ = std::move(s);
@@ -136,35 +188,61 @@ std::string_view handle::tls_server_name() const noexcept {
   return name ? std::string_view(name) : std::string_view();
 }
 
-void handle::do_tls() {
+void handle::do_tls(std::string_view fresh) {
   detail::tls_session& s = *tls_;
   ERR_clear_error();  // note 2
-  bool peer_closed = false;  // its close_notify came in this call
-  for (int pass = 0; pass < 2; ++pass) {
-    // 1. Plaintext to OpenSSL (note 3).
-    while (!s.plain_out.empty() && !s.shutdown_sent) {
-      const int n = SSL_write(s.ssl, s.plain_out.data(), static_cast<int>(std::min<std::size_t>(s.plain_out.size(), INT_MAX)));
-      if (n <= 0) {
-        const int e = SSL_get_error(s.ssl, n);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
-        std::string why = tls_failure(s.ssl, e);
-        tls_flush();
-        if (destroyed_ || !tls_) return;
-        return tls_error(std::move(why));
+  // Plaintext to OpenSSL (note 3): how much of [data, data + size) it took, or -1 when it
+  // failed (then the handle is in error).
+  auto encrypt = [&](const char* data, std::size_t size) -> std::ptrdiff_t {
+    std::size_t taken = 0;
+    while (taken < size) {
+      const int n = SSL_write(s.ssl, data + taken, static_cast<int>(std::min<std::size_t>(size - taken, INT_MAX)));
+      if (n > 0) {
+        taken += static_cast<std::size_t>(n);
+        continue;
       }
+      const int e = SSL_get_error(s.ssl, n);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+      std::string why = tls_failure(s.ssl, e);
+      tls_flush();
+      if (!destroyed_ && tls_) tls_error(std::move(why));
+      return -1;
+    }
+    return static_cast<std::ptrdiff_t>(taken);
+  };
+  // A push_write's bytes go to OpenSSL from where they are when nothing waits before them
+  // (note 1); what it does not take waits in plain_out.
+  if (!fresh.empty()) {
+    if (s.plain_out.empty() && !s.shutdown_sent && s.established) {
+      const std::ptrdiff_t n = encrypt(fresh.data(), fresh.size());
+      if (n < 0) return;
+      fresh.remove_prefix(static_cast<std::size_t>(n));
+    }
+    s.plain_out.append(fresh);
+  }
+  bool peer_closed = false;  // its close_notify came in this call
+  bool decrypted = false;    // plaintext went to rbuf or stash_
+  for (int pass = 0; pass < 2; ++pass) {
+    // 1. Plaintext waiting for OpenSSL.
+    if (!s.plain_out.empty() && !s.shutdown_sent) {
+      const std::ptrdiff_t n = encrypt(s.plain_out.data(), s.plain_out.size());
+      if (n < 0) return;
       s.plain_out.erase(0, static_cast<std::size_t>(n));
     }
     if (s.shutdown_wanted && !s.shutdown_sent && s.plain_out.empty() && SSL_is_init_finished(s.ssl)) {
       SSL_shutdown(s.ssl);
       s.shutdown_sent = true;
     }
-    // 2. What the peer sent, decrypted.
+    // 2. What the peer sent, decrypted: into rbuf, unless read callbacks may hold views of
+    //    it or bytes already wait in stash_ (handle_io.cpp note 4).
     const bool was_established = s.established;
+    buffer& into = draining_ || !stash_.empty() ? stash_ : rbuf_;
     while (!s.peer_closed) {
-      char* room = stash_.prepare(16384);
+      char* room = into.prepare(16384);
       const int n = SSL_read(s.ssl, room, 16384);
       if (n > 0) {
-        stash_.commit(static_cast<std::size_t>(n));
+        into.commit(static_cast<std::size_t>(n));
+        decrypted = true;
         continue;
       }
       const int e = SSL_get_error(s.ssl, n);
@@ -199,19 +277,11 @@ void handle::do_tls() {
     if (destroyed_ || !tls_) return;
   }
   if (peer_closed) return tls_end();
-  if (!stash_.empty()) drain_rbuf();
+  if (decrypted || !stash_.empty()) drain_rbuf();
 }
 
-void handle::tls_flush() {
-  detail::tls_session& s = *tls_;
-  while (const std::size_t pending = BIO_ctrl_pending(s.net_out)) {
-    char* room = wbuf_.prepare(pending);
-    const int n = BIO_read(s.net_out, room, static_cast<int>(std::min<std::size_t>(pending, INT_MAX)));
-    if (n <= 0) break;
-    wbuf_.commit(static_cast<std::size_t>(n));
-  }
-  drain_wbuf();
-}
+// OpenSSL's records are already in wbuf (note 1): send them.
+void handle::tls_flush() { drain_wbuf(); }
 
 void handle::tls_end() {
   detail::tls_session& s = *tls_;
@@ -232,11 +302,8 @@ void handle::tls_end() {
   tls_flush();
   if (destroyed_ || !tls_) return;
   // Plain bytes the peer sent after its close_notify belong to rbuf, after the decrypted ones.
-  while (const std::size_t pending = BIO_ctrl_pending(s.net_in)) {
-    const int n = BIO_read(s.net_in, stash_.prepare(pending), static_cast<int>(std::min<std::size_t>(pending, INT_MAX)));
-    if (n <= 0) break;
-    stash_.commit(static_cast<std::size_t>(n));
-  }
+  stash_.append(s.net_in.view());
+  s.net_in.clear();
   std::string plain = std::move(s.plain_out);
   auto session = std::move(tls_);  // freed when this returns; tls() is nullptr from here
   if (!plain.empty()) push_write(plain);

@@ -5,6 +5,8 @@
 
 #include <openssl/ssl.h>
 
+#include <functional>
+
 using namespace tls_test;
 
 namespace {
@@ -100,4 +102,54 @@ TEST_CASE("tls/bulk/loopback_tcp") {
   REQUIRE(connected);
   exchange(tls_handle(std::move(connected), ae::tls_mode::connect, client_context(), "localhost"),
            tls_handle(std::move(accepted), ae::tls_mode::accept, server_context()), 0);
+}
+
+// After the handshake, push_write hands its bytes to OpenSSL where they are (nothing waits
+// before them), and the echo server writes from inside its read callback, while the bytes
+// it was given are still rbuf's: 4 MiB in uneven pieces, pushed from on_drain whenever the
+// write buffer is low, must come back intact and in order, read back by queued chunk reads
+// whose sizes do not line up with the pieces or the records.
+TEST_CASE("tls/bulk/echo_after_handshake") {
+  constexpr std::size_t total = std::size_t(4) << 20;
+  const std::string data = pattern(total, 3);
+  auto p = socketpair_options(client_context(), server_context());
+  observed co, so;
+  observe(p.client, co, true, false, false);
+  observe(p.server, so, true, false, false);
+  std::size_t echoed = 0;
+  p.server.on_read = [&echoed](ae::handle& h) {
+    h.push_write(h.rbuf().view());  // from rbuf, into the TLS stream, during the callback
+    echoed += h.rbuf().size();
+    h.rbuf().consume(h.rbuf().size());
+  };
+  auto c = ae::handle::create(std::move(p.client));
+  auto s = ae::handle::create(std::move(p.server));
+  REQUIRE(run_until([&] { return (co.handshake_done() && so.handshake_done()) || co.failed() || so.failed(); }));
+  REQUIRE(co.starttls_ok);
+  REQUIRE(so.starttls_ok);
+
+  std::string back;
+  std::function<void(ae::handle&, std::string_view)> take = [&](ae::handle& h, std::string_view got) {
+    back.append(got);
+    if (back.size() < total) h.push_read(ae::chunk(std::min<std::size_t>(total - back.size(), 7919)), take);
+  };
+  c->push_read(ae::chunk(7919), take);
+  std::size_t sent = 0, piece = 1;
+  c->low_water_mark(32 * 1024);
+  c->on_drain([&](ae::handle& h) {
+    while (sent < total && h.wbuf_size() <= 32 * 1024) {
+      const std::size_t n = std::min(piece, total - sent);
+      h.push_write(std::string_view(data).substr(sent, n));
+      sent += n;
+      piece = piece * 7 % 65521 + 1;
+    }
+  });
+  REQUIRE(run_until([&] { return back.size() >= total || co.errors || so.errors; }, std::chrono::seconds(60)));
+  CHECK(co.errors == 0);
+  CHECK(so.errors == 0);
+  CHECK(echoed == total);
+  CHECK(back.size() == total);
+  CHECK(back == data);
+  c->destroy();
+  s->destroy();
 }
