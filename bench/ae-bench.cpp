@@ -32,6 +32,10 @@
 //    minimal epoll loop ("openssl+epoll", every column, as dns's baseline). DESIGN §7 lists
 //    it under "later" and names no bar, so its rows are information. Like dns it is not part
 //    of `all`: a handshake is about a millisecond of crypto on both sides.
+// 9. The c10k workload (c10k.cpp; c10k_none.cpp without libuv or handle/): many concurrent
+//    echo connections, the server measured (raw-libuv-stream's streams against
+//    ae::tcp_server + ae::handle), the client a raw epoll program in a second process on the
+//    other CPUs. No bar either (DESIGN §7 "later"), not part of `all`.
 #include "bench.hpp"
 
 #include <algorithm>
@@ -55,7 +59,7 @@ namespace ae::bench {
 namespace {
 
 const char* const usage_text =
-    "usage: ae-bench io|timers|pingpong|handle|dns|tls|all [options]\n"
+    "usage: ae-bench io|timers|pingpong|handle|dns|tls|c10k|all [options]\n"
     "       ae-bench phase io SIDE [--preset P] [--config K] [--part loop|rearm]\n"
     "       ae-bench phase pingpong|handle SIDE [--preset P]\n"
     "       ae-bench phase timers SIDE [--preset P] [--part create|run]\n"
@@ -85,7 +89,12 @@ const char* const usage_text =
     "            writes) over socketpairs: ae::handle on the column's loop against OpenSSL\n"
     "            on the sockets with a minimal epoll loop; same SSL_CTX, ECDSA P-256 key.\n"
     "            Information: DESIGN names no bar for it\n"
-    "  all       io, timers, pingpong and handle (not dns, not tls)\n"
+    "  c10k      concurrent echo connections, 20 round trips of 64 bytes each, the client a\n"
+    "            raw epoll program in a second process: the server on libuv's streams\n"
+    "            (raw-libuv-stream) against ae::tcp_server + ae::handle on the column's loop;\n"
+    "            round trips/s, the server's CPU ns per round trip and heap bytes per\n"
+    "            connection. Information: DESIGN names no bar for it\n"
+    "  all       io, timers, pingpong and handle (not dns, tls, c10k)\n"
     "\n"
     "options:\n"
     "  --backend LIST   comma list of columns: poll, poll-posix (built-in loop with\n"
@@ -95,7 +104,8 @@ const char* const usage_text =
     "  --preset P       quick (default) or full: io N/A/W = 1000/100/1000, 9000/100/1000,\n"
     "                   9000/1000/10000; 1,000,000 timers of 1-1000 ms; 50,000 round trips;\n"
     "                   dns 40,000 / 8,000 queries at 64 / 1 in flight (quick: 10,000 / 3,000);\n"
-    "                   tls 1,000 handshakes and 256 MiB (quick: 200 and 32 MiB)\n"
+    "                   tls 1,000 handshakes and 256 MiB (quick: 200 and 32 MiB);\n"
+    "                   c10k 10,000 connections (quick: 1,000)\n"
     "  --json FILE      also write every row, with its samples, to FILE\n"
     "  --aa             calibration: the ae slot runs the column's bar baseline again (the\n"
     "                   last one listed below), so its rows compare a side with itself and\n"
@@ -107,7 +117,7 @@ const char* const usage_text =
     "libevent, libuv - the library used directly; handle - raw-libuv-stream for every column\n"
     "(ratio>=1.00 on poll and poll-posix, >=0.90 elsewhere); dns - c-ares+epoll for every column, the\n"
     "bar (ratio>=0.9, issue 5) on the poll column only; tls - openssl+epoll for every column,\n"
-    "no bar. Bars marked * are derived: DESIGN names none for ae::io ping-pong over X or\n"
+    "no bar; c10k - raw-libuv-stream's server, no bar. Bars marked * are derived: DESIGN names none for ae::io ping-pong over X or\n"
     "poll-posix, so 1/1.05 (io loop) and 1/1.10 apply.\n"
     "\n"
     "phase: runs one SIDE (raw-epoll, raw-poll, raw-libev, raw-libevent, raw-libuv, ae/COLUMN;\n"
@@ -122,7 +132,7 @@ const char* const usage_text =
 
 const char* const all_columns[] = {"poll", "poll-posix", "libev", "libevent", "libuv"};
 
-enum class kind { io, timers, pingpong, handle, dns, tls };
+enum class kind { io, timers, pingpong, handle, dns, tls, c10k };
 
 struct workload {
   kind k;
@@ -132,6 +142,7 @@ struct workload {
   pingpong_config pp{};
   dns_config dns{};
   tls_config tls{};
+  c10k_config c10k{};
 };
 
 const char* const dnsmasq_path = "/usr/sbin/dnsmasq";  // as tests/net/dns_server.cpp
@@ -169,6 +180,12 @@ std::vector<workload> preset_workloads(bool full, kind k) {
         v.push_back(x);
       }
     }
+  } else if (k == kind::c10k) {
+    workload x{kind::c10k, ""};
+    x.c10k = {full ? 10'000 : 1'000, 20};
+    x.title = "c10k  " + std::to_string(x.c10k.connections) + " connections x " + std::to_string(x.c10k.rounds) +
+              " round trips of 64 bytes, echo server";
+    v.push_back(x);
   } else if (k == kind::tls) {
     workload x{kind::tls, ""};
     x.tls = full ? tls_config{1000, 256L << 20} : tls_config{200, 32L << 20};
@@ -194,6 +211,7 @@ bool built_in(std::string_view column) { return column == "poll" || column == "p
 std::vector<std::string> baselines(kind k, const std::string& column) {
   if (k == kind::dns) return dns_built() ? std::vector<std::string>{dns_baseline} : std::vector<std::string>{};
   if (k == kind::tls) return tls_built() ? std::vector<std::string>{tls_baseline} : std::vector<std::string>{};
+  if (k == kind::c10k) return c10k_built() ? std::vector<std::string>{"raw-libuv-stream"} : std::vector<std::string>{};
   std::vector<std::string> v;
   if (k == kind::handle) v = {"raw-libuv-stream"};  // every column (note 7)
   else if (column == "poll") v = k == kind::io ? std::vector<std::string>{"raw-epoll", "raw-libev"}
@@ -245,6 +263,9 @@ constexpr metric_name metric_names[] = {
     {"qps_so", "queries/s"},
     {"tls_hs", "handshakes/s"},
     {"tls_bulk", "MiB/s"},
+    {"c10k_rtps", "round trips/s"},
+    {"c10k_cpu", "srv cpu ns/rt"},
+    {"c10k_bytes", "heap B/conn"},
 };
 
 const char* label(const std::string& key) {
@@ -353,6 +374,7 @@ void run_column(const workload& w, const std::string& column, int pairs, bool aa
   if (bnames.empty()) {
     if (w.k == kind::dns) std::fprintf(out, "skip ae-bench was built without ae::dns (net/, c-ares)\n");
     else if (w.k == kind::tls) std::fprintf(out, "skip ae-bench was built without ae::handle (handle/)\n");
+    else if (w.k == kind::c10k) std::fprintf(out, "skip ae-bench was built without libuv or ae::handle\n");
     else if (w.k == kind::handle) std::fprintf(out, "skip ae-bench was built without libuv (raw-libuv-stream)\n");
     else std::fprintf(out, "skip ae-bench was built without the %s library\n", column.c_str());
     return;
@@ -370,9 +392,9 @@ void run_column(const workload& w, const std::string& column, int pairs, bool aa
   if (aa) std::fprintf(out, "info A/A: the ae slot runs %s (note 6)\n", bnames.back().c_str());
   else std::fprintf(out, "info anyevent %s, baseline %s\n", probe.c_str() + 3, bnames[0].c_str());
   std::fflush(out);
-  // dns and tls baselines are not sides (dns.cpp, tls.cpp run them); their A/A twins are
+  // dns, tls and c10k baselines are not sides (dns.cpp, tls.cpp run them); their A/A twins are
   // chosen below.
-  const side* twin = aa && w.k != kind::dns && w.k != kind::tls ? find_raw(bnames.back()) : nullptr;
+  const side* twin = aa && w.k != kind::dns && w.k != kind::tls && w.k != kind::c10k ? find_raw(bnames.back()) : nullptr;
   const side ae = twin ? *twin : ae_side(column);
   std::vector<const side*> raws;
   for (const auto& b : bnames) raws.push_back(find_raw(b));
@@ -425,6 +447,16 @@ void run_column(const workload& w, const std::string& column, int pairs, bool aa
       const dns_result a = aa ? run_dns_raw(c, *server) : run_dns_ae(c, *server, backend);
       if (p == 0) continue;
       emit(out, bnames[0], metric, r.qps, a.qps);
+    }
+  } else if (w.k == kind::c10k) {
+    const std::string backend = column == "poll-posix" ? "poll" : column;
+    for (int p = 0; p <= pairs; ++p) {
+      const c10k_result r = run_c10k_raw(w.c10k);
+      const c10k_result a = aa ? run_c10k_raw(w.c10k) : run_c10k_ae(w.c10k, backend);
+      if (p == 0) continue;
+      emit(out, bnames[0], "c10k_rtps", r.rt_per_s, a.rt_per_s);
+      emit(out, bnames[0], "c10k_cpu", r.server_cpu_ns, a.server_cpu_ns);
+      emit(out, bnames[0], "c10k_bytes", r.bytes_per_conn, a.bytes_per_conn);
     }
   } else if (w.k == kind::tls) {
     const tls_peers peers;
@@ -774,7 +806,7 @@ int main_impl(int argc, char** argv) {
     } else if (a == "--aa") {
       aa = true;
     } else if (cmd.empty() && (a == "io" || a == "timers" || a == "pingpong" || a == "handle" || a == "dns" || a == "tls" ||
-                               a == "all")) {
+                               a == "c10k" || a == "all")) {
       cmd = a;
     } else {
       std::fprintf(stderr, "ae-bench: unknown argument '%s' (try --help)\n", a.c_str());
@@ -782,7 +814,7 @@ int main_impl(int argc, char** argv) {
     }
   }
   if (cmd.empty()) {
-    std::fputs("usage: ae-bench io|timers|pingpong|handle|dns|tls|all [--backend LIST] [--pairs N] [--preset quick|full]\n"
+    std::fputs("usage: ae-bench io|timers|pingpong|handle|dns|tls|c10k|all [--backend LIST] [--pairs N] [--preset quick|full]\n"
                "                [--json FILE] [--aa]   (try --help)\n", stderr);
     return 2;
   }
@@ -792,12 +824,12 @@ int main_impl(int argc, char** argv) {
   const rlim_t fd_limit = raise_fd_limit();
   const bool full = preset == "full";
   std::vector<workload> work;
-  for (kind k : {kind::io, kind::timers, kind::pingpong, kind::handle, kind::dns, kind::tls}) {
+  for (kind k : {kind::io, kind::timers, kind::pingpong, kind::handle, kind::dns, kind::tls, kind::c10k}) {
     const char* name = k == kind::io ? "io" : k == kind::timers ? "timers" : k == kind::pingpong ? "pingpong"
-                     : k == kind::handle ? "handle" : k == kind::dns ? "dns" : "tls";
+                     : k == kind::handle ? "handle" : k == kind::dns ? "dns" : k == kind::tls ? "tls" : "c10k";
     // note 7: `pingpong` runs both ping-pongs, the ae::io one and the ae::handle one; notes 5
-    // and 8: `all` runs neither dns nor tls.
-    const bool in_all = k != kind::dns && k != kind::tls;
+    // 8 and 9: `all` runs neither dns, tls nor c10k.
+    const bool in_all = k != kind::dns && k != kind::tls && k != kind::c10k;
     if (cmd != name && (cmd != "all" || !in_all) && !(cmd == "pingpong" && k == kind::handle)) continue;
     for (auto& w : preset_workloads(full, k)) work.push_back(w);
   }
@@ -824,8 +856,9 @@ int main_impl(int argc, char** argv) {
                 "ratio", "[min, max]", "bar", "result");
     std::fflush(stdout);
     for (const std::string& column : columns) {
-      if (w.k == kind::io && static_cast<rlim_t>(2 * w.io.pairs + 64) > fd_limit) {
-        std::printf("%-11s skipped: needs %d descriptors, the limit is %lu\n", column.c_str(), 2 * w.io.pairs + 64,
+      const int fds_needed = w.k == kind::io ? 2 * w.io.pairs + 64 : w.k == kind::c10k ? w.c10k.connections + 64 : 0;
+      if (static_cast<rlim_t>(fds_needed) > fd_limit) {
+        std::printf("%-11s skipped: needs %d descriptors, the limit is %lu\n", column.c_str(), fds_needed,
                     static_cast<unsigned long>(fd_limit));
         error = error || explicit_columns;
         continue;

@@ -85,6 +85,16 @@ if ! grep -q "built without ae::handle" "$out/phase.txt"; then
   done
 fi
 
+# The c10k workload's A/A runs libuv's echo server twice against the client process; its rows
+# are the client's round trips/s, the server's CPU per round trip and heap per connection.
+aa_run c10k c10k
+if ! grep -q "built without libuv or ae::handle" "$out/c10k.txt"; then
+  grep -q "A/A: the ae slot runs raw-libuv-stream" "$out/c10k.txt" || fail "c10k --aa did not run the baseline twice"
+  for metric in "round trips/s" "srv cpu ns/rt" "heap B/conn"; do
+    grep -Eq "^poll +raw-libuv-stream +$metric +[0-9.]+ +[0-9.]+ " "$out/c10k.txt" || fail "no c10k '$metric' row"
+  done
+fi
+
 # The phase subcommand (bench/callgrind.sh's): the part measured decides what is counted.
 # The quick preset's first io configuration re-arms 1000 watchers 50 times.
 "$bench" phase io ae/poll --part rearm >"$out/phase.txt" 2>&1 || fail "phase io --part rearm failed"

@@ -269,6 +269,26 @@ tls_result run_tls_raw(const tls_config& c, const tls_peers& p);
 /// ae::handle on a loop of `backend`.
 tls_result run_tls_ae(const tls_config& c, const tls_peers& p, const std::string& backend);
 
+// ---- the c10k workload: c10k.cpp with libuv, net/ and handle/, else c10k_none.cpp ----
+
+struct c10k_config {
+  int connections;  // concurrent, each its own socket
+  int rounds;       // round trips of 64 bytes per connection
+};
+
+struct c10k_result {
+  double rt_per_s = 0;       // the client's, over the echo phase
+  double server_cpu_ns = 0;  // the server thread's CPU per round trip in the echo phase
+  double bytes_per_conn = 0; // heap the server holds per connection (note 1)
+};
+
+/// Whether this binary can run the c10k workload (c10k_none.cpp: false).
+bool c10k_built();
+/// The echo server on libuv's streams (the baseline), against the same client process.
+c10k_result run_c10k_raw(const c10k_config& c);
+/// The echo server as ae::tcp_server + ae::handle on a loop of `backend`.
+c10k_result run_c10k_ae(const c10k_config& c, const std::string& backend);
+
 // ---- one side ----
 
 using pingpong_fn = pingpong_result (*)(const pingpong_config&, pingpong_ctx&);
