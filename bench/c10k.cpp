@@ -22,9 +22,13 @@
 //    somaxconn here). Connections end with the client's shutdown and the server's close, so
 //    the TIME_WAIT states stay on the server's side of loopback and the client's ephemeral
 //    ports are free for the next run.
+// 4. Both servers also watch the client's report pipe: a client that dies (a failed connect,
+//    say) ends the run with an error instead of leaving the server waiting for connections
+//    that will never come.
 #include "bench.hpp"
 
 #include <anyevent/handle.hpp>
+#include <anyevent/io.hpp>
 #include <anyevent/loop.hpp>
 #include <anyevent/socket.hpp>
 
@@ -156,6 +160,9 @@ struct client_conn {
 struct client_process {
   pid_t pid = -1;
   int report = -1;
+  bool reported = false;  // its figure came
+  bool failed = false;    // it ended without one: the server's loop must not wait on
+  double rtps = 0;
 
   client_process(std::uint16_t port, const c10k_config& c) {
     int fds[2];
@@ -187,14 +194,20 @@ struct client_process {
   client_process(const client_process&) = delete;
   client_process& operator=(const client_process&) = delete;
 
+  /// Reads the report: the figure, or end of file when the client died before it (both
+  /// servers watch the pipe, note 4, and call this once it is readable).
+  void read_report() {
+    if (reported || failed) return;
+    if (::read(report, &rtps, sizeof rtps) == sizeof rtps) reported = true;
+    else failed = true;
+  }
   /// The client's round trips per second; dies when it failed.
   double finish() {
-    double rtps = 0;
-    const ssize_t n = ::read(report, &rtps, sizeof rtps);
+    read_report();
     int status = 0;
     ::waitpid(pid, &status, 0);
     pid = -1;
-    if (n != sizeof rtps || !WIFEXITED(status) || WEXITSTATUS(status) != 0) die("c10k: the client failed");
+    if (!reported || !WIFEXITED(status) || WEXITSTATUS(status) != 0) die("c10k: the client failed");
     return rtps;
   }
 };
@@ -337,9 +350,17 @@ c10k_result run_c10k_raw(const c10k_config& c) {
   auto srv = std::make_unique<uv_server>(st);
   st.heap0 = heap_bytes();
   client_process client(srv->port(), c);
-  while (st.closed < c.connections && !st.failures) uv_run(&srv->loop, UV_RUN_ONCE);
+  uv_poll_t report;  // note 4
+  report.data = &client;
+  if (uv_poll_init(&srv->loop, &report, client.report) < 0) die("c10k: uv_poll_init failed");
+  uv_poll_start(&report, UV_READABLE, [](uv_poll_t* p, int, int) {
+    static_cast<client_process*>(p->data)->read_report();
+    uv_poll_stop(p);
+  });
+  while (st.closed < c.connections && !st.failures && !client.failed) uv_run(&srv->loop, UV_RUN_ONCE);
+  uv_close(reinterpret_cast<uv_handle_t*>(&report), nullptr);
   const double rtps = client.finish();
-  srv.reset();
+  srv.reset();  // runs the loop until the closes are done
   return st.result(c, rtps);
 }
 
@@ -385,7 +406,13 @@ c10k_result run_c10k_ae(const c10k_config& c, const std::string& backend) {
       l);
   st.heap0 = heap_bytes();
   client_process client(port, c);
-  while (st.closed < c.connections && !st.failures) l.run_once();
+  ae::io report;  // note 4
+  report = ae::io(client.report, ae::poll::read, [&report, &client] {
+    client.read_report();
+    report.stop();
+  }, l);
+  while (st.closed < c.connections && !st.failures && !client.failed) l.run_once();
+  report = {};
   const double rtps = client.finish();
   for (auto& h : handles)
     if (h) h->destroy();
